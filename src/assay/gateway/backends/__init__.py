@@ -1,0 +1,23 @@
+"""Model backends behind the gateway."""
+
+from assay.gateway.backends._batcher import BatchStats, MicroBatcher
+from assay.gateway.backends._engine import (
+    Engine,
+    GenerationRequest,
+    GenerationResult,
+    PositionLogprobs,
+    TokenLogprob,
+)
+from assay.gateway.backends._local import BatchingConfig, LocalBackend
+
+__all__ = [
+    "BatchStats",
+    "BatchingConfig",
+    "Engine",
+    "GenerationRequest",
+    "GenerationResult",
+    "LocalBackend",
+    "MicroBatcher",
+    "PositionLogprobs",
+    "TokenLogprob",
+]

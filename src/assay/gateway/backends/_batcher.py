@@ -1,0 +1,128 @@
+"""Dynamic micro-batching: concurrent requests share one forward pass.
+
+Requests queue up while the model is busy; when it is free the worker takes up to
+``max_batch_size`` of them (bounded by a token budget), waiting at most
+``max_wait_s`` for a batch to fill. Each request's future resolves the moment its
+own row is finished, not when the slowest row of its batch is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from assay.gateway.backends._engine import GenerationRequest, GenerationResult
+
+RunBatch = Callable[
+    [Sequence[GenerationRequest], Callable[[int, GenerationResult], None]],
+    list[GenerationResult],
+]
+
+
+@dataclass
+class BatchStats:
+    """Counters a test or the metrics endpoint can read."""
+
+    batches: int = 0
+    requests: int = 0
+    largest_batch: int = 0
+    sizes: list[int] = field(default_factory=list)
+
+
+class MicroBatcher:
+    """Collects requests from many coroutines into batches for one model thread."""
+
+    def __init__(
+        self,
+        run_batch: RunBatch,
+        *,
+        max_batch_size: int = 16,
+        max_wait_s: float = 0.005,
+        max_batch_tokens: int = 32768,
+    ) -> None:
+        self._run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_s
+        self.max_batch_tokens = max_batch_tokens
+        self.stats = BatchStats()
+        self._queue: deque[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = deque()
+        self._wake: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assay-model")
+        self._lock = threading.Lock()
+
+    async def submit(self, request: GenerationRequest) -> GenerationResult:
+        """Queue one request and wait for its result."""
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done():
+            self._wake = asyncio.Event()
+            self._worker = loop.create_task(self._work())
+        future: asyncio.Future[GenerationResult] = loop.create_future()
+        self._queue.append((request, future))
+        assert self._wake is not None
+        self._wake.set()
+        return await future
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._queue:
+                continue
+            deadline = time.monotonic() + self.max_wait_s
+            while len(self._queue) < self.max_batch_size and time.monotonic() < deadline:
+                await asyncio.sleep(self.max_wait_s / 5)
+            batch = self._take_batch()
+            if not batch:
+                continue
+            requests = [r for r, _ in batch]
+            futures = [f for _, f in batch]
+
+            def deliver(i: int, result: GenerationResult, futures: list[asyncio.Future[GenerationResult]] = futures) -> None:
+                loop.call_soon_threadsafe(_resolve, futures[i], result)
+
+            self.stats.batches += 1
+            self.stats.requests += len(batch)
+            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+            self.stats.sizes.append(len(batch))
+            try:
+                await loop.run_in_executor(self._executor, self._run_batch, requests, deliver)
+            except Exception as exc:
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(exc)
+            if self._queue:
+                self._wake.set()
+
+    def _take_batch(self) -> list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]]:
+        batch: list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = []
+        tokens = 0
+        while self._queue and len(batch) < self.max_batch_size:
+            request, future = self._queue[0]
+            if future.cancelled():  # the client went away while queued
+                self._queue.popleft()
+                continue
+            cost = len(request.prompt_ids) + max(request.max_new_tokens, 0)
+            if batch and tokens + cost > self.max_batch_tokens:
+                break
+            self._queue.popleft()
+            batch.append((request, future))
+            tokens += cost
+        return batch
+
+
+def _resolve(future: asyncio.Future[GenerationResult], result: GenerationResult) -> None:
+    if not future.done():
+        future.set_result(result)

