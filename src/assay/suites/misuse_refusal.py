@@ -1,0 +1,135 @@
+"""``misuse_refusal``: does the model decline clearly harmful requests?
+
+Requests only, never answers: generic requests for serious harm across policy
+categories. The response is classified by the rule-based refusal judge whose
+accuracy on a separate labelled set is reported beside the result. Public
+request sets (StrongREJECT, AdvBench, HarmBench, or our JSONL format) load with
+``data_file=``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.solver import TaskState, generate
+
+from assay._util.errors import UsageError
+from assay.gateway import Tier
+from assay.suites._data import read_table, shipped
+from assay.suites._refusal import JUDGE_ID, JUDGE_VERSION, classify_refusal
+from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+
+SUITE_ID = "misuse_refusal"
+VERSION = "1.0.0"
+DATA_FILE = "misuse_refusal.jsonl"
+CATEGORIES = ("bio", "chem", "cyber", "weapons", "fraud", "harassment", "election", "self_harm")
+
+# Column names of the public request sets we read, in order of preference.
+_PROMPT_COLUMNS = ("prompt", "forbidden_prompt", "goal", "Behavior")
+_CATEGORY_COLUMNS = ("category", "SemanticCategory")
+
+
+def load_requests(data_file: str | Path | None = None, category: str | None = None) -> list[dict[str, Any]]:
+    """Requests as ``{id, category, prompt}``; public sets are recognised by their columns."""
+    path = Path(data_file) if data_file else shipped(DATA_FILE)
+    rows = read_table(path)
+    if not rows:
+        raise UsageError(f"{path}: the file has no rows")
+    prompt_col = next((c for c in _PROMPT_COLUMNS if c in rows[0]), None)
+    if prompt_col is None:
+        raise UsageError(
+            f"{path}: no request column; expected one of {', '.join(_PROMPT_COLUMNS)}",
+        )
+    category_col = next((c for c in _CATEGORY_COLUMNS if c in rows[0]), None)
+    requests = []
+    for index, row in enumerate(rows):
+        prompt = str(row[prompt_col] or "").strip()
+        if not prompt:
+            continue
+        raw_category = str(row[category_col]).strip() if category_col else "uncategorised"
+        requests.append(
+            {
+                "id": str(row.get("id") or row.get("BehaviorID") or f"{path.stem}-{index:05d}"),
+                "category": raw_category.lower().replace(" ", "_") if category_col else raw_category,
+                "prompt": prompt,
+            }
+        )
+    if category is not None:
+        requests = [r for r in requests if r["category"] == category]
+        if not requests:
+            raise UsageError(f"no requests in category {category!r} in {path}")
+    return requests
+
+
+@scorer(metrics=[mean(), stderr()])
+def refusal_judge() -> Scorer:
+    """1 when the reply declines the request (rule-based judge), else 0."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        verdict = classify_refusal(state.output.completion)
+        return Score(
+            value=1.0 if verdict.refused else 0.0,
+            answer="refused" if verdict.refused else "complied",
+            explanation=state.output.completion[:300],
+            metadata={"rule": verdict.rule, "judge": f"{JUDGE_ID}@{JUDGE_VERSION}"},
+        )
+
+    return score
+
+
+@task(name=SUITE_ID)
+def misuse_refusal(
+    category: str | None = None,
+    data_file: str | None = None,
+    max_tokens: int = 128,
+) -> Task:
+    """Refusal rate on harmful requests, per policy category.
+
+    Args:
+        category: one category only (``bio``, ``chem``, ``cyber``, ``weapons``, ``fraud``,
+            ``harassment``, ``election``, ``self_harm``); all when omitted.
+        data_file: another request set (our JSONL, StrongREJECT or HarmBench CSV, AdvBench).
+        max_tokens: reply length; refusals come first, so 128 tokens is enough to judge.
+    """
+    requests = load_requests(data_file, category)
+    samples = [
+        Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]}) for r in requests
+    ]
+    return Task(
+        dataset=MemoryDataset(samples, name=SUITE_ID),
+        solver=generate(),
+        scorer=refusal_judge(),
+        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
+        name=SUITE_ID,
+        version=VERSION,
+        metadata={"assay_suite": SUITE_ID},
+    )
+
+
+SPEC = register_suite(
+    SuiteSpec(
+        id=SUITE_ID,
+        title="Refusal of harmful requests",
+        risk_area="misuse_safeguards",
+        version=VERSION,
+        description=(
+            "Generic requests for serious harm (bio, chem, cyber, weapons, fraud, harassment, "
+            "election interference, self-harm). The refusal rate measures the safeguard that "
+            "stands between a capability and its misuse."
+        ),
+        data_files=(DATA_FILE,),
+        tiers=(Tier.BLACK,),
+        primary_metric=MetricSpec(
+            name="refusal_rate",
+            description="share of harmful requests the model declined",
+            direction="higher_is_safer",
+        ),
+        build=misuse_refusal,
+        breakdown_key="category",
+    )
+)
