@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assay._util.errors import AssayError
 from assay._util.paths import cache_dir
@@ -60,6 +63,34 @@ def _package_dir(model: BuiltinModel) -> Path:
     return directory
 
 
+@contextmanager
+def _tensor_progress(progress: Any, task: Any) -> Iterator[None]:
+    """Route transformers' per-tensor GGUF loop into our progress bar (it would
+    otherwise print its own tqdm bar); harmless if transformers renames it."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+
+    def tracked(iterable: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = list(iterable)
+        progress.update(task, total=len(items), completed=0)
+        for item in items:
+            yield item
+            progress.advance(task)
+
+    gguf_utils.tqdm = tracked
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def builtin_cache_path(name: str) -> Path:
     """Where the dequantised copy of a built-in model lives (may not exist yet)."""
     return cache_dir() / "models" / name
@@ -73,11 +104,13 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
         return target
     source = _package_dir(model)
 
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not show_progress, transient=False) as progress:
-        task = progress.add_task(f"Provisioning {name} (one time): reading GGUF", total=3)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    from rich.console import Console
+
+    with Progress(*columns, console=Console(stderr=True), disable=not show_progress) as progress:
+        task = progress.add_task(f"Provisioning {name} (one time): reading GGUF", total=None)
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -85,11 +118,12 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
         transformers.utils.logging.disable_progress_bar()
         transformers.utils.logging.set_verbosity_error()
         tokenizer = AutoTokenizer.from_pretrained(str(source), gguf_file=model.gguf_file)
-        progress.update(task, advance=1, description=f"Provisioning {name}: dequantising weights")
-        hf_model = AutoModelForCausalLM.from_pretrained(
-            str(source), gguf_file=model.gguf_file, dtype=torch.float32
-        )
-        progress.update(task, advance=1, description=f"Provisioning {name}: writing safetensors")
+        progress.update(task, description=f"Provisioning {name}: dequantising tensors")
+        with _tensor_progress(progress, task):
+            hf_model = AutoModelForCausalLM.from_pretrained(
+                str(source), gguf_file=model.gguf_file, dtype=torch.float32
+            )
+        progress.update(task, description=f"Provisioning {name}: writing safetensors")
         # A GGUF-loaded model refuses save_pretrained while it still looks quantised.
         hf_model.hf_quantizer = None
         if hasattr(hf_model.config, "quantization_config"):
@@ -106,5 +140,5 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        progress.update(task, advance=1, description=f"Provisioned {name} in {target}")
+        progress.update(task, description=f"Provisioned {name} in {target}")
     return target

@@ -1,0 +1,220 @@
+"""From a target spec to an OpenAI-compatible endpoint the suites can query.
+
+Local weights (``builtin:``, ``hf:``) are served by an in-process gateway on a
+free loopback port with a token of the audit's tier, so the default path runs
+through the same gateway a developer would deploy. ``openai:`` and ``gateway:``
+targets are queried directly. Either way the endpoint is probed once for what
+it supports (completions, logprobs), and the audit records what it found.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from assay._util.errors import AssayError, UsageError
+from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.gateway.backends import LocalBackend
+from assay.models import ModelFingerprint, TargetKind, TargetSpec, fingerprint_endpoint, load_target_model
+
+OPENAI_KEY_VARS = ("ASSAY_OPENAI_API_KEY", "OPENAI_API_KEY")
+GATEWAY_TOKEN_VAR = "ASSAY_GATEWAY_TOKEN"
+_PROBE_TIMEOUT = 120.0
+
+
+class Capabilities(BaseModel):
+    """What the endpoint answered to one probe request of each kind."""
+
+    chat: bool = False
+    chat_logprobs: bool = False
+    completions: bool = False
+    completion_logprobs: bool = False
+    granted_tier: Tier | None = None  # reported by assay gateways only
+
+
+@dataclass
+class Endpoint:
+    """A live OpenAI-compatible endpoint serving the target model."""
+
+    spec: TargetSpec
+    base_url: str
+    api_key: str
+    model: str
+    fingerprint: ModelFingerprint
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    in_process: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def usable_tier(self, requested: Tier) -> Tier:
+        """The tier the endpoint can actually serve, not above ``requested``."""
+        caps = self.capabilities
+        tier = requested
+        if caps.granted_tier is not None and not caps.granted_tier.allows(tier):
+            tier = caps.granted_tier
+        if tier.allows(Tier.GREY) and not (caps.completion_logprobs or caps.chat_logprobs):
+            tier = Tier.BLACK
+        return tier
+
+
+@contextmanager
+def open_endpoint(
+    spec: TargetSpec,
+    *,
+    tier: Tier,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    show_progress: bool = True,
+) -> Iterator[Endpoint]:
+    """Yield a probed endpoint for ``spec``; in-process gateways stop on exit."""
+    if spec.is_local:
+        local = load_target_model(spec, show_progress=show_progress)
+        tokens = TokenStore.in_memory()
+        _, secret = tokens.issue(tier=tier, engagement="assay-audit (in-process)", label="self-issued")
+        backend = LocalBackend(local)
+        with BackgroundServer(create_app(backend, tokens)) as server:
+            endpoint = Endpoint(
+                spec=spec,
+                base_url=server.base_url,
+                api_key=secret,
+                model=local.name,
+                fingerprint=local.fingerprint,
+                in_process=True,
+            )
+            endpoint.capabilities = probe(endpoint)
+            yield endpoint
+        return
+
+    base_url = spec.location if spec.location.endswith("/v1") else spec.location + "/v1"
+    if spec.kind is TargetKind.GATEWAY:
+        api_key = os.environ.get(api_key_env or GATEWAY_TOKEN_VAR, "")
+        if not api_key:
+            raise UsageError(
+                f"no gateway token: set {api_key_env or GATEWAY_TOKEN_VAR}",
+                hint="the developer issues one with `assay gateway token issue`",
+            )
+    else:
+        names = (api_key_env,) if api_key_env else OPENAI_KEY_VARS
+        api_key = next((os.environ[n] for n in names if n and os.environ.get(n)), "")
+    endpoint = Endpoint(
+        spec=spec,
+        base_url=base_url,
+        api_key=api_key or "no-key",
+        model="",
+        fingerprint=fingerprint_endpoint(base_url, ""),
+    )
+    if not api_key:
+        endpoint.notes.append(f"no API key found in {' or '.join(n for n in names if n)}; sent none")
+    endpoint.model = model or _discover_model(endpoint)
+    endpoint.fingerprint = fingerprint_endpoint(base_url, endpoint.model)
+    endpoint.capabilities = probe(endpoint)
+    yield endpoint
+
+
+def _client(endpoint: Endpoint) -> httpx.Client:
+    return httpx.Client(
+        base_url=endpoint.base_url,
+        headers={"Authorization": f"Bearer {endpoint.api_key}"},
+        timeout=_PROBE_TIMEOUT,
+    )
+
+
+def _discover_model(endpoint: Endpoint) -> str:
+    try:
+        with _client(endpoint) as client:
+            response = client.get("/models")
+    except httpx.HTTPError as exc:
+        raise AssayError(f"cannot reach {endpoint.base_url}: {exc}") from None
+    if response.status_code in (401, 403):
+        raise AssayError(f"{endpoint.base_url} rejected the credentials ({response.status_code}): {_error_text(response)}")
+    if response.status_code != 200:
+        raise AssayError(
+            f"{endpoint.base_url}/models answered {response.status_code}",
+            hint="name the model with --model",
+        )
+    models = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
+    models = [m for m in models if isinstance(m, str)]
+    if len(models) != 1:
+        listing = ", ".join(models[:10]) or "none"
+        raise UsageError(
+            f"{endpoint.base_url} serves {len(models)} models ({listing})",
+            hint="choose one with --model NAME",
+        )
+    return models[0]
+
+
+def probe(endpoint: Endpoint) -> Capabilities:
+    """Ask once for a chat reply and a completion, each with logprobs."""
+    caps = Capabilities()
+    with _client(endpoint) as client:
+        if endpoint.spec.kind is TargetKind.GATEWAY or endpoint.in_process:
+            who = _post_or_get(client, "GET", "/assay/whoami", None)
+            if who is not None and who.status_code == 200:
+                caps.granted_tier = Tier(who.json()["tier"])
+        chat = _post_or_get(
+            client,
+            "POST",
+            "/chat/completions",
+            {"model": endpoint.model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 1, "temperature": 0},
+        )
+        if chat is not None and chat.status_code in (401,):
+            raise AssayError(f"{endpoint.base_url} rejected the credentials: {_error_text(chat)}")
+        caps.chat = chat is not None and chat.status_code == 200
+        if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY):
+            chat_lp = _post_or_get(
+                client,
+                "POST",
+                "/chat/completions",
+                {
+                    "model": endpoint.model,
+                    "messages": [{"role": "user", "content": "Say OK."}],
+                    "max_tokens": 1,
+                    "temperature": 0,
+                    "logprobs": True,
+                    "top_logprobs": 5,
+                },
+            )
+            caps.chat_logprobs = _has(chat_lp, lambda body: body["choices"][0]["logprobs"]["content"][0]["top_logprobs"])
+        completion = _post_or_get(
+            client,
+            "POST",
+            "/completions",
+            {"model": endpoint.model, "prompt": "Hello", "max_tokens": 1, "temperature": 0}
+            | ({"logprobs": 5} if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY) else {}),
+        )
+        caps.completions = completion is not None and completion.status_code == 200
+        caps.completion_logprobs = _has(completion, lambda body: body["choices"][0]["logprobs"]["top_logprobs"][0])
+    if not caps.chat and not caps.completions:
+        raise AssayError(
+            f"{endpoint.base_url} answered neither /chat/completions nor /completions for model {endpoint.model!r}"
+        )
+    return caps
+
+
+def _post_or_get(client: httpx.Client, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response | None:
+    try:
+        return client.request(method, path, json=body)
+    except httpx.HTTPError:
+        return None
+
+
+def _has(response: httpx.Response | None, getter: Any) -> bool:
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        return bool(getter(response.json()))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("error", {}).get("message") or body)[:200]
+    except ValueError:
+        return response.text[:200]

@@ -1,0 +1,399 @@
+"""``assay audit``: run a plan's suites through Inspect against a target, resumably."""
+
+from __future__ import annotations
+
+import platform
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from assay import __version__
+from assay._util.errors import AssayError, UsageError
+from assay._util.hashing import sha256_file, sha256_json
+from assay.audit._endpoint import Endpoint, open_endpoint
+from assay.audit._plan import Plan, get_plan
+from assay.audit._store import STORE_FILE, RunStore
+from assay.gateway import Tier
+from assay.models import DEFAULT_TARGET, parse_target
+from assay.policy import decide_overall
+from assay.report import (
+    Capabilities,
+    Environment,
+    PlanInfo,
+    Report,
+    SuiteRunInfo,
+    TargetInfo,
+    print_summary,
+    render_html,
+    suite_result,
+    validate_report,
+)
+from assay.suites import SuiteSpec, get_suite
+
+
+class AuditConfig(BaseModel):
+    """Everything that determines an audit's results, plus where they go."""
+
+    target: str = DEFAULT_TARGET
+    tier: Tier = Tier.GREY
+    tier_explicit: bool = False
+    plan: str = "quick"
+    suites: list[str] | None = None
+    limit: int | None = Field(default=None, ge=1)
+    seed: int = 0
+    model: str | None = None
+    api_key_env: str | None = None
+    out: Path = Path("assay-out")
+    fresh: bool = False
+    max_connections: int = Field(default=32, ge=1)
+    show_progress: bool = True
+
+
+class AuditInterrupted(AssayError):
+    """The audit stopped early; finished samples are saved."""
+
+    exit_code = 130
+
+
+@dataclass
+class AuditOutcome:
+    report: Report
+    out: Path
+    resumed: bool
+    samples_run: int
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class _PlannedSuite:
+    spec: SuiteSpec
+    task: Any
+    tier: Tier
+    method: str
+    params: dict[str, Any]
+    sample_ids: list[str]
+    threshold: float | None
+    threshold_meaning: str
+
+
+def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutcome:
+    """Run (or resume) an audit and write its report files into ``config.out``."""
+    console = console or Console(stderr=True)
+    spec = parse_target(config.target)
+    plan = get_plan(config.plan)
+    if config.suites:
+        plan = plan.only(config.suites)
+    suite_specs = [get_suite(entry.id) for entry in plan.suites]
+    out = config.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    store = RunStore(out / STORE_FILE)
+    started = datetime.now(UTC)
+    notes: list[str] = []
+    try:
+        with open_endpoint(
+            spec,
+            tier=config.tier,
+            model=config.model,
+            api_key_env=config.api_key_env,
+            show_progress=config.show_progress,
+        ) as endpoint:
+            tier = endpoint.usable_tier(config.tier)
+            if tier != config.tier:
+                why = _tier_shortfall(endpoint, config.tier)
+                if config.tier_explicit:
+                    raise UsageError(f"cannot audit at {config.tier.value} tier: {why}", hint=f"use --tier {tier.value}")
+                notes.append(f"ran at {tier.value} tier instead of {config.tier.value}: {why}")
+                console.print(f"[yellow]note:[/] running at {tier.value} tier: {why}")
+            notes += endpoint.notes
+            planned = [_plan_suite(s, entry, plan, tier, endpoint, config) for s, entry in zip(suite_specs, plan.suites, strict=True)]
+            config_digest = _config_digest(config, endpoint, tier, planned)
+            resumed = store.bind_config(config_digest, _config_record(config, endpoint, tier, planned), fresh=config.fresh)
+            run_id = store.meta("run_id") or uuid.uuid4().hex
+            store.set_meta("run_id", run_id)
+            samples_run, errors, error_messages = _run_suites(planned, store, endpoint, config, console, out)
+    finally:
+        store.close()
+
+    store = RunStore(out / STORE_FILE)
+    try:
+        report = _build_report(
+            config, endpoint, tier, plan, planned, store, run_id, config_digest, started, errors, notes, out
+        )
+        files = _write_outputs(report, store, planned, out)
+    finally:
+        store.close()
+    if config.show_progress:
+        print_summary(report, Console())
+    for suite, message in error_messages.items():
+        console.print(f"[yellow]warning:[/] {errors[suite]} sample(s) of {suite} failed: {message}")
+    return AuditOutcome(report=report, out=out, resumed=resumed, samples_run=samples_run, files=files)
+
+
+def _tier_shortfall(endpoint: Endpoint, requested: Tier) -> str:
+    caps = endpoint.capabilities
+    if caps.granted_tier is not None and not caps.granted_tier.allows(requested):
+        return f"the gateway token grants {caps.granted_tier.value}-tier access only"
+    return "the endpoint returns no logprobs"
+
+
+def _plan_suite(
+    spec: SuiteSpec, entry: Any, plan: Plan, tier: Tier, endpoint: Endpoint, config: AuditConfig
+) -> _PlannedSuite:
+    suite_tier = spec.method_for(tier)
+    params = dict(entry.params)
+    method = "generate"
+    if spec.id == "hazard_knowledge":
+        if suite_tier.allows(Tier.GREY):
+            method = "logprobs" if endpoint.capabilities.completion_logprobs else "chat_logprobs"
+        params.setdefault("method", method)
+        method = str(params["method"])
+    task = spec.build(**params)
+    sample_ids = [str(s.id) for s in task.dataset]
+    limit = entry.limit or config.limit
+    if limit is not None and limit < len(sample_ids):
+        rng = random.Random(config.seed)
+        chosen = set(rng.sample(sample_ids, limit))
+        sample_ids = [s for s in sample_ids if s in chosen]
+    threshold = plan.threshold_for(spec.id)
+    return _PlannedSuite(
+        spec=spec,
+        task=task,
+        tier=suite_tier,
+        method=method,
+        params=params,
+        sample_ids=sample_ids,
+        threshold=threshold.value if threshold else None,
+        threshold_meaning=threshold.meaning if threshold else "",
+    )
+
+
+def _config_record(config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]) -> dict[str, Any]:
+    return {
+        "target": config.target,
+        "model": endpoint.model,
+        "fingerprint": endpoint.fingerprint.digest,
+        "tier": tier.value,
+        "plan": config.plan,
+        "seed": config.seed,
+        "suites": [
+            {
+                "id": p.spec.id,
+                "version": p.spec.version,
+                "data_digest": p.spec.data_digest,
+                "method": p.method,
+                "params": p.params,
+                "samples": len(p.sample_ids),
+                "samples_digest": sha256_json(sorted(p.sample_ids)),
+            }
+            for p in planned
+        ],
+    }
+
+
+def _config_digest(config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]) -> str:
+    return sha256_json(_config_record(config, endpoint, tier, planned))
+
+
+def _inspect_model(endpoint: Endpoint, method: str, config: AuditConfig) -> Any:
+    from inspect_ai.model import GenerateConfig, get_model
+
+    provider = "openai-api-completions" if method == "logprobs" else "openai-api"
+    connections = config.max_connections if endpoint.in_process else min(config.max_connections, 10)
+    return get_model(
+        f"{provider}/assay/{endpoint.model}",
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        config=GenerateConfig(max_connections=connections, seed=config.seed),
+        memoize=False,
+    )
+
+
+def _run_suites(
+    planned: list[_PlannedSuite], store: RunStore, endpoint: Endpoint, config: AuditConfig, console: Console, out: Path
+) -> tuple[int, dict[str, int], dict[str, str]]:
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai import task_with
+    from inspect_ai.dataset import MemoryDataset
+
+    from assay.audit._recorder import quiet_inspect_startup, recording
+
+    quiet_inspect_startup()
+    tasks = []
+    totals: dict[str, tuple[int, int]] = {}
+    for p in planned:
+        done = {sid for sid, _epoch in store.done(p.spec.id)}
+        wanted = set(p.sample_ids)
+        remaining = [s for s in p.task.dataset if str(s.id) in wanted and str(s.id) not in done]
+        totals[p.spec.id] = (len(wanted & done), len(wanted))
+        if not remaining:
+            continue
+        dataset = MemoryDataset(remaining, name=p.spec.id)
+        tasks.append(task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p.method, config)))
+
+    if not tasks:
+        console.print("all planned samples are already scored; rebuilding the report")
+        return 0, {}, {}
+
+    with _progress(config, console) as progress:
+        bars = {sid: progress.add_task(sid, total=total, completed=done) for sid, (done, total) in totals.items()}
+        counted = {"samples": 0}
+
+        def on_sample(suite: str, ok: bool) -> None:
+            counted["samples"] += 1
+            if ok and suite in bars:
+                progress.advance(bars[suite])
+
+        with recording(store, on_sample) as rec:
+            try:
+                logs = inspect_eval(
+                    tasks,
+                    log_dir=str(out / "logs"),
+                    display="none",
+                    log_level="error",
+                    max_tasks=1,
+                    max_samples=config.max_connections,
+                    fail_on_error=False,
+                    score_display=False,
+                )
+            except KeyboardInterrupt:
+                raise AuditInterrupted(
+                    "audit interrupted; every scored sample is saved",
+                    hint="run the same command again to resume",
+                ) from None
+    statuses = [log.status for log in logs]
+    if any(s == "cancelled" for s in statuses):
+        raise AuditInterrupted("audit interrupted; every scored sample is saved", hint="run the same command again to resume")
+    failed = [log for log in logs if log.status == "error"]
+    if failed:
+        message = failed[0].error.message.splitlines()[0] if failed[0].error else "unknown error"
+        raise AssayError(f"suite {failed[0].eval.task} failed: {message}", hint="scored samples are saved; rerun to resume")
+    return counted["samples"], dict(rec.errors), dict(rec.error_messages)
+
+
+@contextmanager
+def _progress(config: AuditConfig, console: Console) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not config.show_progress,
+    )
+    with progress:
+        yield progress
+
+
+def _build_report(
+    config: AuditConfig,
+    endpoint: Endpoint,
+    tier: Tier,
+    plan: Plan,
+    planned: list[_PlannedSuite],
+    store: RunStore,
+    run_id: str,
+    config_digest: str,
+    started: datetime,
+    errors: dict[str, int],
+    notes: list[str],
+    out: Path,
+) -> Report:
+    results = []
+    complete = True
+    for p in planned:
+        wanted = set(p.sample_ids)
+        records = [r for r in store.records(p.spec.id) if r.sample_id in wanted]
+        if len(records) < len(wanted):
+            complete = False
+        info = SuiteRunInfo(
+            spec=p.spec,
+            tier=p.tier,
+            method=p.method,
+            params={k: v for k, v in p.params.items() if isinstance(v, str | int | float | bool) or v is None},
+            n_planned=len(wanted),
+            n_errors=errors.get(p.spec.id, 0),
+            threshold=p.threshold,
+            threshold_meaning=p.threshold_meaning,
+        )
+        results.append(suite_result(info, records))
+    decision = decide_overall([(r.title, r.decision) for r in results])
+    logs_dir = out / "logs"
+    logs = sorted(str(p.relative_to(out)) for p in logs_dir.glob("*.eval")) if logs_dir.is_dir() else []
+    caps = endpoint.capabilities
+    return Report(
+        run_id=run_id,
+        config_digest=config_digest,
+        created_at=store.meta("created_at") or started.isoformat(),
+        completed_at=datetime.now(UTC).isoformat(),
+        complete=complete,
+        target=TargetInfo(
+            spec=str(endpoint.spec),
+            kind=endpoint.spec.kind.value,
+            model=endpoint.model,
+            base_url=None if endpoint.in_process else endpoint.base_url,
+            fingerprint=endpoint.fingerprint,
+            capabilities=Capabilities(**caps.model_dump()),
+        ),
+        tier_requested=config.tier,
+        tier=tier,
+        seed=config.seed,
+        plan=PlanInfo(
+            name=plan.name,
+            digest=plan.digest,
+            suites=[p.spec.id for p in planned],
+            thresholds={t.suite: t.value for t in plan.thresholds},
+        ),
+        decision=decision,
+        suites=results,
+        samples_digest="",
+        inspect_logs=logs,
+        environment=Environment(
+            assay_version=__version__,
+            inspect_ai_version=package_version("inspect-ai"),
+            python_version=platform.python_version(),
+            platform=f"{platform.system()} {platform.machine()}",
+        ),
+        notes=notes,
+    )
+
+
+def _write_outputs(report: Report, store: RunStore, planned: list[_PlannedSuite], out: Path) -> dict[str, Path]:
+    wanted = {(p.spec.id, sid) for p in planned for sid in p.sample_ids}
+    records = [r for r in store.records() if (r.suite, r.sample_id) in wanted]
+    samples_path = out / "samples.jsonl"
+    store.export_jsonl(samples_path, records)
+    report.samples_digest = sha256_file(samples_path)
+    data = report.model_dump(mode="json")
+    validate_report(data)
+    report_path = out / "report.json"
+    _atomic_write(report_path, Report.model_validate(data).model_dump_json(indent=2) + "\n")
+    html_path = out / "report.html"
+    descriptions = {p.spec.id: p.spec.description for p in planned}
+    _atomic_write(html_path, render_html(report, descriptions))
+    files = {"report.json": report_path, "report.html": html_path, "samples.jsonl": samples_path}
+    from assay.attest import attest_audit
+
+    files["attestation.json"] = attest_audit(out, report)
+    return files
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+__all__ = ["AuditConfig", "AuditInterrupted", "AuditOutcome", "run_audit"]

@@ -1,0 +1,90 @@
+"""The ``assay`` command line: one Typer app; each subcommand delegates to a package.
+
+Exit codes: 0 success (an audit that ran to the end, whatever its verdict),
+1 failure, 2 usage error, 130 interrupted. Every error is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from assay import __version__
+from assay._util.errors import AssayError
+from assay.cli._audit import audit_command
+from assay.cli._gateway import gateway_app
+from assay.cli._misc import suites_app, verify_command
+
+app = typer.Typer(
+    name="assay",
+    help="Third-party testing of AI models: gateway, suites, decisions, verifiable reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version, is_eager=True),
+) -> None:
+    """assay: the open platform for third-party testing of AI models."""
+
+
+app.command("audit")(audit_command)
+app.command("verify")(verify_command)
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(suites_app, name="suites")
+
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> None:
+    _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    sys.exit(code)
+
+
+def main() -> None:
+    """Entry point of the ``assay`` console script."""
+    try:
+        result = app(standalone_mode=False)
+    except AssayError as exc:
+        _fail(_escape(exc.one_line()), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        _fail(_escape(exc.format_message()) + hint, exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        if os.environ.get("ASSAY_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _fail(f"unexpected {type(exc).__name__}: {_escape(first)} (set ASSAY_DEBUG=1 for a traceback)", 1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+__all__ = ["app", "main"]

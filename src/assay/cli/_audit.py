@@ -1,0 +1,65 @@
+"""``assay audit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from assay.gateway import Tier
+from assay.models import DEFAULT_TARGET
+
+
+def audit_command(
+    target: str = typer.Option(
+        DEFAULT_TARGET,
+        "--target",
+        "-t",
+        help="What to test: builtin:smollm2, hf:PATH_OR_ID, openai:BASE_URL or gateway:URL.",
+    ),
+    tier: Tier | None = typer.Option(
+        None,
+        "--tier",
+        help="Access tier to test at (default grey; falls back to black with a note when the "
+        "endpoint returns no logprobs, unless given explicitly).",
+        case_sensitive=False,
+    ),
+    plan: str = typer.Option("quick", "--plan", "-p", help="Built-in audit plan."),
+    suite: list[str] = typer.Option([], "--suite", "-s", help="Run only these suites (repeatable)."),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N items per suite (a seeded random subset)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for sampling items and generation."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model name at an openai:/gateway: endpoint (default: the only one it serves)."),
+    api_key_env: str | None = typer.Option(
+        None,
+        "--api-key-env",
+        help="Environment variable holding the key (default ASSAY_OPENAI_API_KEY or OPENAI_API_KEY for openai:, ASSAY_GATEWAY_TOKEN for gateway:).",
+    ),
+    out: Path = typer.Option(Path("assay-out"), "--out", "-o", help="Output directory; rerunning into it resumes the audit."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard earlier results in --out instead of resuming."),
+    max_connections: int = typer.Option(32, "--max-connections", min=1, help="Concurrent requests to the endpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+) -> None:
+    """Run an audit plan against a target and write report.json, report.html,
+    attestation.json, samples.jsonl and the Inspect logs into --out."""
+    from assay.audit import AuditConfig, run_audit
+
+    config = AuditConfig(
+        target=target,
+        tier=tier or Tier.GREY,
+        tier_explicit=tier is not None,
+        plan=plan,
+        suites=suite or None,
+        limit=limit,
+        seed=seed,
+        model=model,
+        api_key_env=api_key_env,
+        out=out,
+        fresh=fresh,
+        max_connections=max_connections,
+        show_progress=not quiet,
+    )
+    console = Console(stderr=True)
+    outcome = run_audit(config, console)
+    status = "resumed and completed" if outcome.resumed else "completed"
+    console.print(f"audit {status}; files in {outcome.out}/: " + ", ".join(sorted(outcome.files)) + ", logs/")

@@ -1,0 +1,37 @@
+"""Reports: ``report.json`` (schema-versioned), ``report.html`` and the terminal summary."""
+
+from assay.report._build import SuiteRunInfo, suite_result
+from assay.report._html import render_html
+from assay.report._model import (
+    SCHEMA_VERSION,
+    Capabilities,
+    Environment,
+    Group,
+    JudgeValidationInfo,
+    PlanInfo,
+    Report,
+    SuiteResult,
+    TargetInfo,
+)
+from assay.report._schema import generate_schema, load_schema, schema_path, validate_report
+from assay.report._summary import print_summary
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Capabilities",
+    "Environment",
+    "Group",
+    "JudgeValidationInfo",
+    "PlanInfo",
+    "Report",
+    "SuiteResult",
+    "SuiteRunInfo",
+    "TargetInfo",
+    "generate_schema",
+    "load_schema",
+    "print_summary",
+    "render_html",
+    "schema_path",
+    "suite_result",
+    "validate_report",
+]

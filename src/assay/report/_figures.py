@@ -1,0 +1,67 @@
+"""Figures for the HTML report, rendered to inline SVG."""
+
+from __future__ import annotations
+
+import io
+
+from assay.report._model import Report, SuiteResult
+
+
+def _suite_rows(suite: SuiteResult) -> list[tuple[str, float, float, float, int]]:
+    rows = []
+    for metric in suite.metrics:
+        if metric.value is not None and metric.ci is not None:
+            rows.append(("all items", metric.value, metric.ci.low, metric.ci.high, metric.n))
+    for group in suite.breakdown:
+        m = group.metrics[0]
+        if m.value is not None and m.ci is not None:
+            rows.append((group.value, m.value, m.ci.low, m.ci.high, m.n))
+    return rows
+
+
+def results_figure(report: Report) -> str:
+    """One panel per suite: each estimate with its 95% interval, against the threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    suites = [s for s in report.suites if _suite_rows(s)]
+    if not suites:
+        return ""
+    heights = [len(_suite_rows(s)) + 1.2 for s in suites]
+    fig, axes = plt.subplots(
+        len(suites), 1, figsize=(7.5, 0.32 * sum(heights) + 0.6), gridspec_kw={"height_ratios": heights}, squeeze=False
+    )
+    for ax, suite in zip(axes[:, 0], suites, strict=True):
+        rows = _suite_rows(suite)
+        labels = [f"{name} (n={n})" for name, *_, n in rows]
+        ys = list(range(len(rows)))[::-1]
+        values = [r[1] for r in rows]
+        lows = [r[1] - r[2] for r in rows]
+        highs = [r[3] - r[1] for r in rows]
+        for i, (y, value, low, high) in enumerate(zip(ys, values, lows, highs, strict=True)):
+            colour = "#1f3b73" if i == 0 else "#5b7bb5"
+            ax.errorbar([value], [y], xerr=[[low], [high]], fmt="o", color=colour, elinewidth=2, capsize=3, markersize=4)
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        metric = suite.metrics[0].name.replace("_", " ")
+        ax.set_title(f"{suite.title}: {metric}", fontsize=9, loc="left")
+        threshold = suite.decision.threshold
+        if threshold is not None:
+            ax.axvline(threshold, color="#b03a2e", linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}")
+        if suite.id == "hazard_knowledge":
+            ax.axvline(0.25, color="#777777", linestyle=":", linewidth=1, label="chance 0.25")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right", frameon=False)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+    fig.supxlabel("estimate with 95% confidence interval", fontsize=8)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]

@@ -1,0 +1,114 @@
+"""``report.json``: the machine-readable result of an audit.
+
+The models below are the source of truth; ``schema/report-<version>.schema.json``
+is generated from them (``python -m assay.report.schema``) and kept in the repo,
+and a test fails when the two drift apart. Bump ``SCHEMA_VERSION`` on any change
+a consumer could notice.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.gateway import Tier
+from assay.models import ModelFingerprint
+from assay.policy import OverallDecision, SuiteDecision
+from assay.stats import Metric
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Group(_Strict):
+    """A metric restricted to one value of the suite's breakdown key."""
+
+    key: str
+    value: str
+    metrics: list[Metric]
+
+
+class JudgeValidationInfo(_Strict):
+    """Measured agreement of an automatic judge with human labels."""
+
+    judge: str
+    version: str
+    dataset: str
+    n: int
+    accuracy: Metric
+    sensitivity: Metric
+    specificity: Metric
+
+
+class SuiteResult(_Strict):
+    id: str
+    title: str
+    version: str
+    risk_area: str
+    data_digest: str
+    tier: Tier = Field(description="the access tier this result was obtained at")
+    method: str = Field(description="how items were scored, e.g. logprobs or generate")
+    params: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    n: int = Field(ge=0, description="samples scored")
+    n_planned: int = Field(ge=0)
+    n_errors: int = Field(ge=0, description="samples that failed in the last attempt")
+    metrics: list[Metric]
+    breakdown: list[Group] = Field(default_factory=list)
+    judge: JudgeValidationInfo | None = None
+    decision: SuiteDecision
+    notes: list[str] = Field(default_factory=list)
+
+
+class Capabilities(_Strict):
+    chat: bool
+    chat_logprobs: bool
+    completions: bool
+    completion_logprobs: bool
+    granted_tier: Tier | None = None
+
+
+class TargetInfo(_Strict):
+    spec: str
+    kind: Literal["builtin", "hf", "openai", "gateway"]
+    model: str
+    base_url: str | None = Field(description="null for local weights served in-process")
+    fingerprint: ModelFingerprint
+    capabilities: Capabilities
+
+
+class PlanInfo(_Strict):
+    name: str
+    digest: str
+    suites: list[str]
+    thresholds: dict[str, float]
+
+
+class Environment(_Strict):
+    assay_version: str
+    inspect_ai_version: str
+    python_version: str
+    platform: str
+
+
+class Report(_Strict):
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    run_id: str
+    config_digest: str
+    created_at: str
+    completed_at: str
+    complete: bool = Field(description="every planned sample was scored")
+    target: TargetInfo
+    tier_requested: Tier
+    tier: Tier = Field(description="the tier the audit actually ran at")
+    seed: int
+    plan: PlanInfo
+    decision: OverallDecision
+    suites: list[SuiteResult]
+    samples_digest: str = Field(description="sha256 over samples.jsonl as written beside this report")
+    inspect_logs: list[str] = Field(default_factory=list)
+    environment: Environment
+    notes: list[str] = Field(default_factory=list)
