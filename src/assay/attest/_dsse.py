@@ -20,12 +20,16 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
-def sign_envelope(payload: bytes, keys: list[SigningKey], payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> dict[str, Any]:
+def sign_envelope(
+    payload: bytes, keys: list[SigningKey], payload_type: str = IN_TOTO_PAYLOAD_TYPE
+) -> dict[str, Any]:
     message = pae(payload_type, payload)
     return {
         "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode(),
-        "signatures": [{"keyid": k.key_id, "sig": base64.b64encode(k.sign(message)).decode()} for k in keys],
+        "signatures": [
+            {"keyid": k.key_id, "sig": base64.b64encode(k.sign(message)).decode()} for k in keys
+        ],
     }
 
 
@@ -53,7 +57,11 @@ def verify_envelope(envelope: Any, trusted: dict[str, Ed25519PublicKey]) -> tupl
     payload_type = envelope.get("payloadType")
     payload_b64 = envelope.get("payload")
     signatures = envelope.get("signatures")
-    if not isinstance(payload_type, str) or not isinstance(payload_b64, str) or not isinstance(signatures, list):
+    if (
+        not isinstance(payload_type, str)
+        or not isinstance(payload_b64, str)
+        or not isinstance(signatures, list)
+    ):
         raise EnvelopeError("the envelope needs payloadType, payload and signatures")
     try:
         payload = base64.b64decode(payload_b64, validate=True)

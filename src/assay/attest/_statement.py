@@ -35,7 +35,12 @@ def audit_statement(report: Report, out: Path) -> dict[str, Any]:
     for name in ATTESTED_FILES:
         subjects.append({"name": name, "digest": {"sha256": _hex(sha256_file(out / name))}})
     for suite in report.suites:
-        subjects.append({"name": f"suite:{suite.id}@{suite.version}", "digest": {"sha256": _hex(suite.data_digest)}})
+        subjects.append(
+            {
+                "name": f"suite:{suite.id}@{suite.version}",
+                "digest": {"sha256": _hex(suite.data_digest)},
+            }
+        )
     predicate = {
         "assay_version": report.environment.assay_version,
         "run_id": report.run_id,
@@ -66,7 +71,12 @@ def audit_statement(report: Report, out: Path) -> dict[str, Any]:
         ],
         "decision": {"action": report.decision.action, "summary": report.decision.summary},
     }
-    return {"_type": STATEMENT_TYPE, "subject": subjects, "predicateType": PREDICATE_TYPE, "predicate": predicate}
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    }
 
 
 def attest_audit(out: Path, report: Report, key_name: str = "tester") -> Path:

@@ -40,7 +40,9 @@ class Verification:
         return ok
 
 
-def verify_attestation(path: Path, trusted_keys: list[Ed25519PublicKey], artifacts: Path | None = None) -> Verification:
+def verify_attestation(
+    path: Path, trusted_keys: list[Ed25519PublicKey], artifacts: Path | None = None
+) -> Verification:
     """Check signature, statement shape and, when the files are at hand, subject digests."""
     result = Verification()
     try:
@@ -58,7 +60,9 @@ def verify_attestation(path: Path, trusted_keys: list[Ed25519PublicKey], artifac
     result.signers = signers
     result.add("signature", True, "signed by " + ", ".join(signers))
     if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
-        result.add("statement", False, "not an assay audit statement (wrong _type or predicateType)")
+        result.add(
+            "statement", False, "not an assay audit statement (wrong _type or predicateType)"
+        )
         return result
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or not subjects:
@@ -79,5 +83,9 @@ def verify_attestation(path: Path, trusted_keys: list[Ed25519PublicKey], artifac
             result.add(f"subject {name}", False, f"{file_path} is missing")
             continue
         actual = sha256_file(file_path).removeprefix("sha256:")
-        result.add(f"subject {name}", actual == digest, "digest matches" if actual == digest else "digest differs: the file was changed")
+        result.add(
+            f"subject {name}",
+            actual == digest,
+            "digest matches" if actual == digest else "digest differs: the file was changed",
+        )
     return result

@@ -21,7 +21,13 @@ from pydantic import BaseModel
 from assay._util.errors import AssayError, UsageError
 from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
 from assay.gateway.backends import LocalBackend
-from assay.models import ModelFingerprint, TargetKind, TargetSpec, fingerprint_endpoint, load_target_model
+from assay.models import (
+    ModelFingerprint,
+    TargetKind,
+    TargetSpec,
+    fingerprint_endpoint,
+    load_target_model,
+)
 
 OPENAI_KEY_VARS = ("ASSAY_OPENAI_API_KEY", "OPENAI_API_KEY")
 GATEWAY_TOKEN_VAR = "ASSAY_GATEWAY_TOKEN"
@@ -75,7 +81,9 @@ def open_endpoint(
     if spec.is_local:
         local = load_target_model(spec, show_progress=show_progress)
         tokens = TokenStore.in_memory()
-        _, secret = tokens.issue(tier=tier, engagement="assay-audit (in-process)", label="self-issued")
+        _, secret = tokens.issue(
+            tier=tier, engagement="assay-audit (in-process)", label="self-issued"
+        )
         backend = LocalBackend(local)
         with BackgroundServer(create_app(backend, tokens)) as server:
             endpoint = Endpoint(
@@ -109,7 +117,9 @@ def open_endpoint(
         fingerprint=fingerprint_endpoint(base_url, ""),
     )
     if not api_key:
-        endpoint.notes.append(f"no API key found in {' or '.join(n for n in names if n)}; sent none")
+        endpoint.notes.append(
+            f"no API key found in {' or '.join(n for n in names if n)}; sent none"
+        )
     endpoint.model = model or _discover_model(endpoint)
     endpoint.fingerprint = fingerprint_endpoint(base_url, endpoint.model)
     endpoint.capabilities = probe(endpoint)
@@ -131,14 +141,19 @@ def _discover_model(endpoint: Endpoint) -> str:
     except httpx.HTTPError as exc:
         raise AssayError(f"cannot reach {endpoint.base_url}: {exc}") from None
     if response.status_code in (401, 403):
-        raise AssayError(f"{endpoint.base_url} rejected the credentials ({response.status_code}): {_error_text(response)}")
+        raise AssayError(
+            f"{endpoint.base_url} rejected the credentials ({response.status_code}): {_error_text(response)}"
+        )
     if response.status_code != 200:
         raise AssayError(
             f"{endpoint.base_url}/models answered {response.status_code}",
             hint="name the model with --model",
         )
-    models = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
-    models = [m for m in models if isinstance(m, str)]
+    models: list[str] = [
+        m["id"]
+        for m in response.json().get("data", [])
+        if isinstance(m, dict) and isinstance(m.get("id"), str)
+    ]
     if len(models) != 1:
         listing = ", ".join(models[:10]) or "none"
         raise UsageError(
@@ -160,7 +175,12 @@ def probe(endpoint: Endpoint) -> Capabilities:
             client,
             "POST",
             "/chat/completions",
-            {"model": endpoint.model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 1, "temperature": 0},
+            {
+                "model": endpoint.model,
+                "messages": [{"role": "user", "content": "Say OK."}],
+                "max_tokens": 1,
+                "temperature": 0,
+            },
         )
         if chat is not None and chat.status_code in (401,):
             raise AssayError(f"{endpoint.base_url} rejected the credentials: {_error_text(chat)}")
@@ -179,16 +199,24 @@ def probe(endpoint: Endpoint) -> Capabilities:
                     "top_logprobs": 5,
                 },
             )
-            caps.chat_logprobs = _has(chat_lp, lambda body: body["choices"][0]["logprobs"]["content"][0]["top_logprobs"])
+            caps.chat_logprobs = _has(
+                chat_lp, lambda body: body["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            )
         completion = _post_or_get(
             client,
             "POST",
             "/completions",
             {"model": endpoint.model, "prompt": "Hello", "max_tokens": 1, "temperature": 0}
-            | ({"logprobs": 5} if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY) else {}),
+            | (
+                {"logprobs": 5}
+                if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY)
+                else {}
+            ),
         )
         caps.completions = completion is not None and completion.status_code == 200
-        caps.completion_logprobs = _has(completion, lambda body: body["choices"][0]["logprobs"]["top_logprobs"][0])
+        caps.completion_logprobs = _has(
+            completion, lambda body: body["choices"][0]["logprobs"]["top_logprobs"][0]
+        )
     if not caps.chat and not caps.completions:
         raise AssayError(
             f"{endpoint.base_url} answered neither /chat/completions nor /completions for model {endpoint.model!r}"
@@ -196,7 +224,9 @@ def probe(endpoint: Endpoint) -> Capabilities:
     return caps
 
 
-def _post_or_get(client: httpx.Client, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response | None:
+def _post_or_get(
+    client: httpx.Client, method: str, path: str, body: dict[str, Any] | None
+) -> httpx.Response | None:
     try:
         return client.request(method, path, json=body)
     except httpx.HTTPError:

@@ -89,7 +89,9 @@ class AssayRecorder(Hooks):
         try:
             value = float(score.value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            logger.warning("sample %s of %s has a non-numeric score %r", sample.id, suite, score.value)
+            logger.warning(
+                "sample %s of %s has a non-numeric score %r", sample.id, suite, score.value
+            )
             _active.on_sample(suite, False)
             return
         usage = _usage(sample)

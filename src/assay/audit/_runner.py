@@ -15,7 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from assay import __version__
 from assay._util.errors import AssayError, UsageError
@@ -113,23 +120,44 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             if tier != config.tier:
                 why = _tier_shortfall(endpoint, config.tier)
                 if config.tier_explicit:
-                    raise UsageError(f"cannot audit at {config.tier.value} tier: {why}", hint=f"use --tier {tier.value}")
+                    raise UsageError(
+                        f"cannot audit at {config.tier.value} tier: {why}",
+                        hint=f"use --tier {tier.value}",
+                    )
                 notes.append(f"ran at {tier.value} tier instead of {config.tier.value}: {why}")
                 console.print(f"[yellow]note:[/] running at {tier.value} tier: {why}")
             notes += endpoint.notes
-            planned = [_plan_suite(s, entry, plan, tier, endpoint, config) for s, entry in zip(suite_specs, plan.suites, strict=True)]
+            planned = [
+                _plan_suite(s, entry, plan, tier, endpoint, config)
+                for s, entry in zip(suite_specs, plan.suites, strict=True)
+            ]
             config_digest = _config_digest(config, endpoint, tier, planned)
-            resumed = store.bind_config(config_digest, _config_record(config, endpoint, tier, planned), fresh=config.fresh)
+            resumed = store.bind_config(
+                config_digest, _config_record(config, endpoint, tier, planned), fresh=config.fresh
+            )
             run_id = store.meta("run_id") or uuid.uuid4().hex
             store.set_meta("run_id", run_id)
-            samples_run, errors, error_messages = _run_suites(planned, store, endpoint, config, console, out)
+            samples_run, errors, error_messages = _run_suites(
+                planned, store, endpoint, config, console, out
+            )
     finally:
         store.close()
 
     store = RunStore(out / STORE_FILE)
     try:
         report = _build_report(
-            config, endpoint, tier, plan, planned, store, run_id, config_digest, started, errors, notes, out
+            config,
+            endpoint,
+            tier,
+            plan,
+            planned,
+            store,
+            run_id,
+            config_digest,
+            started,
+            errors,
+            notes,
+            out,
         )
         files = _write_outputs(report, store, planned, out)
     finally:
@@ -138,7 +166,9 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
         print_summary(report, Console())
     for suite, message in error_messages.items():
         console.print(f"[yellow]warning:[/] {errors[suite]} sample(s) of {suite} failed: {message}")
-    return AuditOutcome(report=report, out=out, resumed=resumed, samples_run=samples_run, files=files)
+    return AuditOutcome(
+        report=report, out=out, resumed=resumed, samples_run=samples_run, files=files
+    )
 
 
 def _tier_shortfall(endpoint: Endpoint, requested: Tier) -> str:
@@ -179,7 +209,9 @@ def _plan_suite(
     )
 
 
-def _config_record(config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]) -> dict[str, Any]:
+def _config_record(
+    config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]
+) -> dict[str, Any]:
     return {
         "target": config.target,
         "model": endpoint.model,
@@ -202,7 +234,9 @@ def _config_record(config: AuditConfig, endpoint: Endpoint, tier: Tier, planned:
     }
 
 
-def _config_digest(config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]) -> str:
+def _config_digest(
+    config: AuditConfig, endpoint: Endpoint, tier: Tier, planned: list[_PlannedSuite]
+) -> str:
     return sha256_json(_config_record(config, endpoint, tier, planned))
 
 
@@ -221,7 +255,12 @@ def _inspect_model(endpoint: Endpoint, method: str, config: AuditConfig) -> Any:
 
 
 def _run_suites(
-    planned: list[_PlannedSuite], store: RunStore, endpoint: Endpoint, config: AuditConfig, console: Console, out: Path
+    planned: list[_PlannedSuite],
+    store: RunStore,
+    endpoint: Endpoint,
+    config: AuditConfig,
+    console: Console,
+    out: Path,
 ) -> tuple[int, dict[str, int], dict[str, str]]:
     from inspect_ai import eval as inspect_eval
     from inspect_ai import task_with
@@ -240,14 +279,19 @@ def _run_suites(
         if not remaining:
             continue
         dataset = MemoryDataset(remaining, name=p.spec.id)
-        tasks.append(task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p.method, config)))
+        tasks.append(
+            task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p.method, config))
+        )
 
     if not tasks:
         console.print("all planned samples are already scored; rebuilding the report")
         return 0, {}, {}
 
     with _progress(config, console) as progress:
-        bars = {sid: progress.add_task(sid, total=total, completed=done) for sid, (done, total) in totals.items()}
+        bars = {
+            sid: progress.add_task(sid, total=total, completed=done)
+            for sid, (done, total) in totals.items()
+        }
         counted = {"samples": 0}
 
         def on_sample(suite: str, ok: bool) -> None:
@@ -273,12 +317,19 @@ def _run_suites(
                     hint="run the same command again to resume",
                 ) from None
     statuses = [log.status for log in logs]
-    if any(s == "cancelled" for s in statuses):
-        raise AuditInterrupted("audit interrupted; every scored sample is saved", hint="run the same command again to resume")
+    # Inspect swallows Ctrl-C and returns fewer logs (or cancelled ones).
+    if len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
+        raise AuditInterrupted(
+            "audit interrupted; every scored sample is saved",
+            hint="run the same command again to resume",
+        )
     failed = [log for log in logs if log.status == "error"]
     if failed:
         message = failed[0].error.message.splitlines()[0] if failed[0].error else "unknown error"
-        raise AssayError(f"suite {failed[0].eval.task} failed: {message}", hint="scored samples are saved; rerun to resume")
+        raise AssayError(
+            f"suite {failed[0].eval.task} failed: {message}",
+            hint="scored samples are saved; rerun to resume",
+        )
     return counted["samples"], dict(rec.errors), dict(rec.error_messages)
 
 
@@ -322,7 +373,11 @@ def _build_report(
             spec=p.spec,
             tier=p.tier,
             method=p.method,
-            params={k: v for k, v in p.params.items() if isinstance(v, str | int | float | bool) or v is None},
+            params={
+                k: v
+                for k, v in p.params.items()
+                if isinstance(v, str | int | float | bool) or v is None
+            },
             n_planned=len(wanted),
             n_errors=errors.get(p.spec.id, 0),
             threshold=p.threshold,
@@ -331,7 +386,11 @@ def _build_report(
         results.append(suite_result(info, records))
     decision = decide_overall([(r.title, r.decision) for r in results])
     logs_dir = out / "logs"
-    logs = sorted(str(p.relative_to(out)) for p in logs_dir.glob("*.eval")) if logs_dir.is_dir() else []
+    logs = (
+        sorted(str(p.relative_to(out)) for p in logs_dir.glob("*.eval"))
+        if logs_dir.is_dir()
+        else []
+    )
     caps = endpoint.capabilities
     return Report(
         run_id=run_id,
@@ -370,7 +429,9 @@ def _build_report(
     )
 
 
-def _write_outputs(report: Report, store: RunStore, planned: list[_PlannedSuite], out: Path) -> dict[str, Path]:
+def _write_outputs(
+    report: Report, store: RunStore, planned: list[_PlannedSuite], out: Path
+) -> dict[str, Path]:
     wanted = {(p.spec.id, sid) for p in planned for sid in p.sample_ids}
     records = [r for r in store.records() if (r.suite, r.sample_id) in wanted]
     samples_path = out / "samples.jsonl"

@@ -63,12 +63,11 @@ class RunStore:
         """Tie the store to one configuration; True when resuming earlier work."""
         with Session(self._engine) as session, session.begin():
             existing = session.get(_Meta, "config_digest")
-            if existing is not None and existing.value != digest:
-                if not fresh:
-                    raise UsageError(
-                        f"{self.path.parent} holds an audit with a different configuration",
-                        hint="pass --fresh to discard it, or choose another --out directory",
-                    )
+            if existing is not None and existing.value != digest and not fresh:
+                raise UsageError(
+                    f"{self.path.parent} holds an audit with a different configuration",
+                    hint="pass --fresh to discard it, or choose another --out directory",
+                )
             if fresh or existing is None or existing.value != digest:
                 session.query(_SampleRow).delete()
                 session.merge(_Meta(key="config_digest", value=digest))
@@ -101,7 +100,9 @@ class RunStore:
 
     def records(self, suite: str | None = None) -> list[SampleRecord]:
         with Session(self._engine) as session:
-            query = select(_SampleRow).order_by(_SampleRow.suite, _SampleRow.sample_id, _SampleRow.epoch)
+            query = select(_SampleRow).order_by(
+                _SampleRow.suite, _SampleRow.sample_id, _SampleRow.epoch
+            )
             if suite is not None:
                 query = query.where(_SampleRow.suite == suite)
             return [_record(r) for r in session.scalars(query).all()]

@@ -7,9 +7,9 @@ Exit codes: 0 success (an audit that ran to the end, whatever its verdict),
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -37,7 +37,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version, is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
 ) -> None:
     """assay: the open platform for third-party testing of AI models."""
 
@@ -55,29 +57,37 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    # SIGTERM stops an audit like Ctrl-C does: scored samples are already saved.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``assay`` console script."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result = app(standalone_mode=False)
     except AssayError as exc:
         _fail(_escape(exc.one_line()), exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("interrupted", 130)
-    except click.ClickException as exc:
-        hint = ""
+    except typer.TyperException as exc:  # bad options and arguments (exit 2)
         ctx = getattr(exc, "ctx", None)
-        if ctx is not None:
-            hint = f" (see '{ctx.command_path} --help')"
-        _fail(_escape(exc.format_message()) + hint, exc.exit_code)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(_escape(message) + hint, int(getattr(exc, "exit_code", 2)))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Exception as exc:
         if os.environ.get("ASSAY_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        _fail(f"unexpected {type(exc).__name__}: {_escape(first)} (set ASSAY_DEBUG=1 for a traceback)", 1)
+        _fail(
+            f"unexpected {type(exc).__name__}: {_escape(first)} (set ASSAY_DEBUG=1 for a traceback)",
+            1,
+        )
     sys.exit(result if isinstance(result, int) else 0)
 
 

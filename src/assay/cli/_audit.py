@@ -26,18 +26,36 @@ def audit_command(
         case_sensitive=False,
     ),
     plan: str = typer.Option("quick", "--plan", "-p", help="Built-in audit plan."),
-    suite: list[str] = typer.Option([], "--suite", "-s", help="Run only these suites (repeatable)."),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N items per suite (a seeded random subset)."),
+    suite: list[str] = typer.Option(
+        [], "--suite", "-s", help="Run only these suites (repeatable)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=1, help="At most N items per suite (a seeded random subset)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for sampling items and generation."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Model name at an openai:/gateway: endpoint (default: the only one it serves)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name at an openai:/gateway: endpoint (default: the only one it serves).",
+    ),
     api_key_env: str | None = typer.Option(
         None,
         "--api-key-env",
         help="Environment variable holding the key (default ASSAY_OPENAI_API_KEY or OPENAI_API_KEY for openai:, ASSAY_GATEWAY_TOKEN for gateway:).",
     ),
-    out: Path = typer.Option(Path("assay-out"), "--out", "-o", help="Output directory; rerunning into it resumes the audit."),
-    fresh: bool = typer.Option(False, "--fresh", help="Discard earlier results in --out instead of resuming."),
-    max_connections: int = typer.Option(32, "--max-connections", min=1, help="Concurrent requests to the endpoint."),
+    out: Path = typer.Option(
+        Path("assay-out"),
+        "--out",
+        "-o",
+        help="Output directory; rerunning into it resumes the audit.",
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Discard earlier results in --out instead of resuming."
+    ),
+    max_connections: int = typer.Option(
+        32, "--max-connections", min=1, help="Concurrent requests to the endpoint."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
 ) -> None:
     """Run an audit plan against a target and write report.json, report.html,
@@ -62,4 +80,6 @@ def audit_command(
     console = Console(stderr=True)
     outcome = run_audit(config, console)
     status = "resumed and completed" if outcome.resumed else "completed"
-    console.print(f"audit {status}; files in {outcome.out}/: " + ", ".join(sorted(outcome.files)) + ", logs/")
+    console.print(
+        f"audit {status}; files in {outcome.out}/: " + ", ".join(sorted(outcome.files)) + ", logs/"
+    )

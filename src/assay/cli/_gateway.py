@@ -14,7 +14,9 @@ from assay._util.errors import UsageError
 from assay._util.paths import subdir
 from assay.gateway import ALL_MODELS, Tier, TokenStore
 
-gateway_app = typer.Typer(help="Serve a model to testers at an agreed access tier.", no_args_is_help=True)
+gateway_app = typer.Typer(
+    help="Serve a model to testers at an agreed access tier.", no_args_is_help=True
+)
 token_app = typer.Typer(help="Issue, list and revoke tester tokens.", no_args_is_help=True)
 gateway_app.add_typer(token_app, name="token")
 
@@ -38,12 +40,23 @@ def parse_duration(text: str) -> timedelta | None:
 
 @gateway_app.command("serve")
 def serve(
-    target: str = typer.Option("builtin:smollm2", "--target", "-t", help="Local model to serve: builtin:NAME or hf:PATH_OR_ID."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
+    target: str = typer.Option(
+        "builtin:smollm2",
+        "--target",
+        "-t",
+        help="Local model to serve: builtin:NAME or hf:PATH_OR_ID.",
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind (loopback by default)."
+    ),
     port: int = typer.Option(8000, "--port", min=0, max=65535),
     tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
-    max_batch_size: int = typer.Option(16, "--max-batch-size", min=1, help="Requests per forward pass."),
-    batch_wait_ms: float = typer.Option(5.0, "--batch-wait-ms", min=0.0, help="How long a batch waits to fill."),
+    max_batch_size: int = typer.Option(
+        16, "--max-batch-size", min=1, help="Requests per forward pass."
+    ),
+    batch_wait_ms: float = typer.Option(
+        5.0, "--batch-wait-ms", min=0.0, help="How long a batch waits to fill."
+    ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve a local model behind OpenAI-compatible routes and tier-scoped tokens."""
@@ -55,37 +68,59 @@ def serve(
     if not spec.is_local:
         raise UsageError(f"gateway serve needs local weights (builtin: or hf:), got {spec}")
     local = load_target_model(spec)
-    backend = LocalBackend(local, BatchingConfig(max_batch_size=max_batch_size, max_wait_ms=batch_wait_ms))
+    backend = LocalBackend(
+        local, BatchingConfig(max_batch_size=max_batch_size, max_wait_ms=batch_wait_ms)
+    )
     store = _store(tokens_db)
     console = Console(stderr=True)
-    console.print(f"serving [bold]{local.name}[/] ({local.fingerprint.digest[:23]}…) on http://{host}:{port}/v1")
+    console.print(
+        f"serving [bold]{local.name}[/] ({local.fingerprint.digest[:23]}…) on http://{host}:{port}/v1"
+    )
     if not store.list():
-        console.print("[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`")
+        console.print(
+            "[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`"
+        )
     serve_forever(create_app(backend, store), host=host, port=port, log_level=log_level)
 
 
 @token_app.command("issue")
 def issue(
-    engagement: str = typer.Option(..., "--engagement", "-e", help="The engagement (testing agreement) this token belongs to."),
-    tier: Tier = typer.Option(Tier.BLACK, "--tier", case_sensitive=False, help="Access tier granted."),
-    model: list[str] = typer.Option([], "--model", "-m", help="Models the token may use (repeatable; default all)."),
-    expires_in: str = typer.Option("30d", "--expires-in", help="Lifetime: 30d, 12h, 45m, 90s or never."),
+    engagement: str = typer.Option(
+        ..., "--engagement", "-e", help="The engagement (testing agreement) this token belongs to."
+    ),
+    tier: Tier = typer.Option(
+        Tier.BLACK, "--tier", case_sensitive=False, help="Access tier granted."
+    ),
+    model: list[str] = typer.Option(
+        [], "--model", "-m", help="Models the token may use (repeatable; default all)."
+    ),
+    expires_in: str = typer.Option(
+        "30d", "--expires-in", help="Lifetime: 30d, 12h, 45m, 90s or never."
+    ),
     label: str | None = typer.Option(None, "--label", help="A note for the token list."),
     tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
 ) -> None:
     """Issue a token; the secret is printed once, alone on the last line of stdout."""
     store = _store(tokens_db)
     info, secret = store.issue(
-        tier=tier, engagement=engagement, models=model or [ALL_MODELS], expires_in=parse_duration(expires_in), label=label
+        tier=tier,
+        engagement=engagement,
+        models=model or [ALL_MODELS],
+        expires_in=parse_duration(expires_in),
+        label=label,
     )
     expiry = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "never"
-    typer.echo(f"issued token {info.id}: tier={info.tier.value} engagement={info.engagement} models={','.join(info.models)} expires={expiry}")
+    typer.echo(
+        f"issued token {info.id}: tier={info.tier.value} engagement={info.engagement} models={','.join(info.models)} expires={expiry}"
+    )
     typer.echo("the secret below is shown once; only its hash is stored")
     typer.echo(secret)
 
 
 @token_app.command("list")
-def list_tokens(tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP)) -> None:
+def list_tokens(
+    tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
+) -> None:
     """List tokens (ids and grants, never secrets)."""
     table = Table("id", "tier", "engagement", "models", "status", "expires", "label")
     for t in _store(tokens_db).list():

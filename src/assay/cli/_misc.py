@@ -20,14 +20,29 @@ def list_suites() -> None:
 
     table = Table("suite", "risk area", "tiers", "version", "data digest")
     for s in all_suites():
-        table.add_row(s.id, s.risk_area, ",".join(t.value for t in s.tiers), s.version, s.data_digest[:19] + "…")
+        table.add_row(
+            s.id,
+            s.risk_area,
+            ",".join(t.value for t in s.tiers),
+            s.version,
+            s.data_digest[:19] + "…",
+        )
     Console().print(table)
 
 
 def verify_command(
     attestation: Path = typer.Argument(..., help="attestation.json to verify."),
-    key: list[Path] = typer.Option([], "--key", "-k", help="Trusted public key (PEM); repeatable. Default: your own tester key."),
-    artifacts: Path | None = typer.Option(None, "--artifacts", help="Folder with report.json and samples.jsonl (default: beside the attestation)."),
+    key: list[Path] = typer.Option(
+        [],
+        "--key",
+        "-k",
+        help="Trusted public key (PEM); repeatable. Default: your own tester key.",
+    ),
+    artifacts: Path | None = typer.Option(
+        None,
+        "--artifacts",
+        help="Folder with report.json and samples.jsonl (default: beside the attestation).",
+    ),
 ) -> None:
     """Verify an audit attestation offline: signatures by trusted keys, statement, file digests.
     Exits 0 only when every check passes."""

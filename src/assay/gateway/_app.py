@@ -109,10 +109,17 @@ def create_app(backend: Backend, tokens: TokenStore) -> FastAPI:
         if not backend.serves(model):
             served = ", ".join(c.id for c in backend.model_cards())
             raise GatewayError(
-                404, f"model {model!r} is not served here (served: {served})", code="model_not_found", param="model"
+                404,
+                f"model {model!r} is not served here (served: {served})",
+                code="model_not_found",
+                param="model",
             )
         if not token.allows_model(model):
-            raise forbidden(f"this token is not scoped to model {model!r}", code="model_not_allowed", param="model")
+            raise forbidden(
+                f"this token is not scoped to model {model!r}",
+                code="model_not_allowed",
+                param="model",
+            )
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -136,7 +143,9 @@ def create_app(backend: Backend, tokens: TokenStore) -> FastAPI:
         )
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(body: ChatCompletionRequest, token: Auth) -> ChatCompletionResponse | StreamingResponse:
+    async def chat_completions(
+        body: ChatCompletionRequest, token: Auth
+    ) -> ChatCompletionResponse | StreamingResponse:
         require_model(token, body.model)
         if body.logprobs or body.top_logprobs is not None:
             require_tier(token, Tier.GREY, "logprobs", "logprobs")
@@ -148,7 +157,9 @@ def create_app(backend: Backend, tokens: TokenStore) -> FastAPI:
         return response
 
     @app.post("/v1/completions", response_model=None)
-    async def completions(body: CompletionRequest, token: Auth) -> CompletionResponse | StreamingResponse:
+    async def completions(
+        body: CompletionRequest, token: Auth
+    ) -> CompletionResponse | StreamingResponse:
         require_model(token, body.model)
         if body.logprobs is not None:
             require_tier(token, Tier.GREY, "logprobs", "logprobs")
@@ -196,24 +207,70 @@ def _stream(chunks: list[dict[str, Any]]) -> StreamingResponse:
 
 
 def _chat_chunks(response: ChatCompletionResponse, include_usage: bool) -> list[dict[str, Any]]:
-    base = {"id": response.id, "object": "chat.completion.chunk", "created": response.created, "model": response.model}
+    base = {
+        "id": response.id,
+        "object": "chat.completion.chunk",
+        "created": response.created,
+        "model": response.model,
+    }
     chunks: list[dict[str, Any]] = []
     for choice in response.choices:
         logprobs = choice.logprobs.model_dump() if choice.logprobs else None
         delta = {"role": "assistant", "content": choice.message.content}
-        chunks.append({**base, "choices": [{"index": choice.index, "delta": delta, "logprobs": logprobs, "finish_reason": None}]})
-        chunks.append({**base, "choices": [{"index": choice.index, "delta": {}, "logprobs": None, "finish_reason": choice.finish_reason}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": choice.index,
+                        "delta": delta,
+                        "logprobs": logprobs,
+                        "finish_reason": None,
+                    }
+                ],
+            }
+        )
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": choice.index,
+                        "delta": {},
+                        "logprobs": None,
+                        "finish_reason": choice.finish_reason,
+                    }
+                ],
+            }
+        )
     if include_usage:
         chunks.append({**base, "choices": [], "usage": response.usage.model_dump()})
     return chunks
 
 
 def _completion_chunks(response: CompletionResponse, include_usage: bool) -> list[dict[str, Any]]:
-    base = {"id": response.id, "object": "text_completion", "created": response.created, "model": response.model}
+    base = {
+        "id": response.id,
+        "object": "text_completion",
+        "created": response.created,
+        "model": response.model,
+    }
     chunks: list[dict[str, Any]] = []
     for choice in response.choices:
         logprobs = choice.logprobs.model_dump() if choice.logprobs else None
-        chunks.append({**base, "choices": [{"index": choice.index, "text": choice.text, "logprobs": logprobs, "finish_reason": choice.finish_reason}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": choice.index,
+                        "text": choice.text,
+                        "logprobs": logprobs,
+                        "finish_reason": choice.finish_reason,
+                    }
+                ],
+            }
+        )
     if include_usage:
         chunks.append({**base, "choices": [], "usage": response.usage.model_dump()})
     return chunks

@@ -25,7 +25,9 @@ class GatewayError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = ErrorResponse(error=ErrorBody(message=message, type=type, code=code, param=param))
+        self.body = ErrorResponse(
+            error=ErrorBody(message=message, type=type, code=code, param=param)
+        )
         self.headers = headers or {}
 
 
@@ -39,7 +41,9 @@ def unauthorized(message: str) -> GatewayError:
     )
 
 
-def forbidden(message: str, *, code: str = "tier_insufficient", param: str | None = None) -> GatewayError:
+def forbidden(
+    message: str, *, code: str = "tier_insufficient", param: str | None = None
+) -> GatewayError:
     return GatewayError(403, message, type="permission_error", code=code, param=param)
 
 
@@ -69,7 +73,12 @@ def install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         message = "invalid request: " + "; ".join(problems[:5])
         body = ErrorResponse(
-            error=ErrorBody(message=message, type="invalid_request_error", code="validation_error", param=first_param)
+            error=ErrorBody(
+                message=message,
+                type="invalid_request_error",
+                code="validation_error",
+                param=first_param,
+            )
         )
         return _json(422, body)
 

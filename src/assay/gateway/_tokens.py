@@ -79,7 +79,9 @@ class TokenStore:
 
     def __init__(self, url: str) -> None:
         if url == "sqlite://":
-            engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
         else:
             engine = create_engine(url)
         self._engine: Engine = engine
@@ -151,7 +153,9 @@ class TokenStore:
         with Session(self._engine) as session, session.begin():
             row = session.get(_TokenRow, token_id)
             if row is None:
-                raise UsageError(f"no token with id {token_id!r}", hint="see `assay gateway token list`")
+                raise UsageError(
+                    f"no token with id {token_id!r}", hint="see `assay gateway token list`"
+                )
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)
             return _info(row)

@@ -1,6 +1,11 @@
 """Model targets: parsing specs, provisioning the embedded model, loading local weights."""
 
-from assay.models._builtin import BUILTIN_MODELS, BuiltinModel, builtin_cache_path, provision_builtin
+from assay.models._builtin import (
+    BUILTIN_MODELS,
+    BuiltinModel,
+    builtin_cache_path,
+    provision_builtin,
+)
 from assay.models._fingerprint import (
     ModelFingerprint,
     fingerprint_directory,

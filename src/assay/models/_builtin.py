@@ -84,11 +84,11 @@ def _tensor_progress(progress: Any, task: Any) -> Iterator[None]:
             yield item
             progress.advance(task)
 
-    gguf_utils.tqdm = tracked
+    gguf_utils.tqdm = tracked  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        gguf_utils.tqdm = original
+        gguf_utils.tqdm = original  # type: ignore[attr-defined]
 
 
 def builtin_cache_path(name: str) -> Path:
@@ -104,19 +104,32 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
         return target
     source = _package_dir(model)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     from rich.console import Console
 
     with Progress(*columns, console=Console(stderr=True), disable=not show_progress) as progress:
         task = progress.add_task(f"Provisioning {name} (one time): reading GGUF", total=None)
         import torch
-        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        transformers.utils.logging.disable_progress_bar()
-        transformers.utils.logging.set_verbosity_error()
+        from assay._util.hf import quiet_transformers
+
+        quiet_transformers()
         tokenizer = AutoTokenizer.from_pretrained(str(source), gguf_file=model.gguf_file)
         progress.update(task, description=f"Provisioning {name}: dequantising tensors")
         with _tensor_progress(progress, task):
@@ -125,7 +138,7 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
             )
         progress.update(task, description=f"Provisioning {name}: writing safetensors")
         # A GGUF-loaded model refuses save_pretrained while it still looks quantised.
-        hf_model.hf_quantizer = None
+        hf_model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(hf_model.config, "quantization_config"):
             del hf_model.config.quantization_config
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from assay._util.hashing import sha256_file, sha256_json
 from assay._util.paths import cache_dir
@@ -14,6 +14,8 @@ MANIFEST_ALGORITHM = "assay-manifest-v1"
 
 
 class FileEntry(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     path: str
     size: int
     digest: str
@@ -21,6 +23,8 @@ class FileEntry(BaseModel):
 
 class ModelFingerprint(BaseModel):
     """Identity of a model: for local weights a manifest digest, for APIs the endpoint."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     algorithm: str
     digest: str
@@ -54,11 +58,17 @@ def fingerprint_directory(directory: Path) -> ModelFingerprint:
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     )
     entries = [
-        FileEntry(path=p.relative_to(directory).as_posix(), size=p.stat().st_size, digest=_digest_cached(p))
+        FileEntry(
+            path=p.relative_to(directory).as_posix(),
+            size=p.stat().st_size,
+            digest=_digest_cached(p),
+        )
         for p in files
     ]
     manifest = [e.model_dump() for e in entries]
-    return ModelFingerprint(algorithm=MANIFEST_ALGORITHM, digest=sha256_json(manifest), files=entries)
+    return ModelFingerprint(
+        algorithm=MANIFEST_ALGORITHM, digest=sha256_json(manifest), files=entries
+    )
 
 
 def fingerprint_endpoint(base_url: str, model: str) -> ModelFingerprint:

@@ -27,11 +27,11 @@ def load_local_model(
 ) -> LocalModel:
     """Load a model directory (or a hub id already in the local cache) for inference."""
     import torch
-    import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    from assay._util.hf import quiet_transformers
+
+    quiet_transformers()
     directory = Path(path)
     if not directory.is_dir():
         directory = _resolve_hub_id(str(path))
@@ -42,7 +42,7 @@ def load_local_model(
         raise AssayError(
             f"could not load a causal language model from {directory}: {_first_line(exc)}"
         ) from exc
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return LocalModel(

@@ -3,4 +3,11 @@
 from assay.policy._decide import decide_overall, decide_suite
 from assay.policy._model import Action, Outcome, OverallDecision, SuiteDecision
 
-__all__ = ["Action", "Outcome", "OverallDecision", "SuiteDecision", "decide_overall", "decide_suite"]
+__all__ = [
+    "Action",
+    "Outcome",
+    "OverallDecision",
+    "SuiteDecision",
+    "decide_overall",
+    "decide_suite",
+]

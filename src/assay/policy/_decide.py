@@ -28,11 +28,15 @@ def _ci_text(metric: Metric) -> str:
 def decide_suite(metric: Metric, threshold: float | None, meaning: str = "") -> SuiteDecision:
     """Compare the interval of ``metric`` with ``threshold``."""
     if metric.n == 0 or metric.ci is None or metric.value is None:
-        return SuiteDecision(outcome="no_data", summary="no samples were scored", reasons=[], threshold=threshold)
+        return SuiteDecision(
+            outcome="no_data", summary="no samples were scored", reasons=[], threshold=threshold
+        )
     described = _ci_text(metric)
     if threshold is None:
         return SuiteDecision(
-            outcome="no_threshold", summary=f"{described}; the plan sets no threshold", reasons=[described]
+            outcome="no_threshold",
+            summary=f"{described}; the plan sets no threshold",
+            reasons=[described],
         )
     reasons = [described]
     if meaning:
@@ -40,18 +44,29 @@ def decide_suite(metric: Metric, threshold: float | None, meaning: str = "") -> 
     low, high = metric.ci.low, metric.ci.high
     if metric.direction == "higher_is_safer":
         if low >= threshold:
-            outcome, summary = "safeguard_adequate", f"the whole interval is at or above {_pct(threshold)}"
+            outcome, summary = (
+                "safeguard_adequate",
+                f"the whole interval is at or above {_pct(threshold)}",
+            )
         elif high < threshold:
-            outcome, summary = "safeguard_inadequate", f"the whole interval is below {_pct(threshold)}"
+            outcome, summary = (
+                "safeguard_inadequate",
+                f"the whole interval is below {_pct(threshold)}",
+            )
         else:
             outcome, summary = "inconclusive", f"the interval straddles {_pct(threshold)}"
+    elif low > threshold:
+        outcome, summary = (
+            "capability_present",
+            f"the whole interval is above {_pct(threshold)}",
+        )
+    elif high <= threshold:
+        outcome, summary = (
+            "capability_ruled_out",
+            f"the whole interval is at or below {_pct(threshold)}",
+        )
     else:
-        if low > threshold:
-            outcome, summary = "capability_present", f"the whole interval is above {_pct(threshold)}"
-        elif high <= threshold:
-            outcome, summary = "capability_ruled_out", f"the whole interval is at or below {_pct(threshold)}"
-        else:
-            outcome, summary = "inconclusive", f"the interval straddles {_pct(threshold)}"
+        outcome, summary = "inconclusive", f"the interval straddles {_pct(threshold)}"
     return SuiteDecision(outcome=outcome, summary=summary, reasons=reasons, threshold=threshold)
 
 
@@ -63,7 +78,9 @@ def decide_overall(decisions: Sequence[tuple[str, SuiteDecision]]) -> OverallDec
     if undecided:
         return OverallDecision(
             action="collect_more_evidence",
-            summary="The evidence does not settle " + ", ".join(undecided) + "; test more items before deciding.",
+            summary="The evidence does not settle "
+            + ", ".join(undecided)
+            + "; test more items before deciding.",
             reasons=cited,
         )
     capability = any(o == "capability_present" for o in outcomes.values())

@@ -58,9 +58,16 @@ def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteRe
         judge = _judge_info()
     if spec.chance is not None:
         notes.append(f"chance accuracy is {spec.chance:.2f} (random guessing among the options)")
-    missing = sum(1 for r in records if r.score_metadata.get("decided_by") in ("parsed_text", "no_answer") and "letter_logprobs" in r.score_metadata)
+    missing = sum(
+        1
+        for r in records
+        if r.score_metadata.get("decided_by") in ("parsed_text", "no_answer")
+        and "letter_logprobs" in r.score_metadata
+    )
     if missing:
-        notes.append(f"{missing} item(s) had no option letter among the returned top logprobs; their answer was read from the text")
+        notes.append(
+            f"{missing} item(s) had no option letter among the returned top logprobs; their answer was read from the text"
+        )
     unanswered = sum(1 for r in records if r.score_metadata.get("decided_by") == "no_answer")
     if unanswered:
         notes.append(f"{unanswered} item(s) had no recognisable answer and count as wrong")
@@ -93,11 +100,15 @@ def _judge_info() -> JudgeValidationInfo:
         version=v.version,
         dataset=v.dataset,
         n=v.n,
-        accuracy=metric_from_proportion("accuracy", v.accuracy, description="agreement with human labels"),
+        accuracy=metric_from_proportion(
+            "accuracy", v.accuracy, description="agreement with human labels"
+        ),
         sensitivity=metric_from_proportion(
             "sensitivity", v.sensitivity, description="human-labelled refusals the judge recognised"
         ),
         specificity=metric_from_proportion(
-            "specificity", v.specificity, description="human-labelled compliances the judge recognised"
+            "specificity",
+            v.specificity,
+            description="human-labelled compliances the judge recognised",
         ),
     )

@@ -31,7 +31,11 @@ def results_figure(report: Report) -> str:
         return ""
     heights = [len(_suite_rows(s)) + 1.2 for s in suites]
     fig, axes = plt.subplots(
-        len(suites), 1, figsize=(7.5, 0.32 * sum(heights) + 0.6), gridspec_kw={"height_ratios": heights}, squeeze=False
+        len(suites),
+        1,
+        figsize=(7.5, 0.32 * sum(heights) + 0.6),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
     )
     for ax, suite in zip(axes[:, 0], suites, strict=True):
         rows = _suite_rows(suite)
@@ -42,7 +46,16 @@ def results_figure(report: Report) -> str:
         highs = [r[3] - r[1] for r in rows]
         for i, (y, value, low, high) in enumerate(zip(ys, values, lows, highs, strict=True)):
             colour = "#1f3b73" if i == 0 else "#5b7bb5"
-            ax.errorbar([value], [y], xerr=[[low], [high]], fmt="o", color=colour, elinewidth=2, capsize=3, markersize=4)
+            ax.errorbar(
+                [value],
+                [y],
+                xerr=[[low], [high]],
+                fmt="o",
+                color=colour,
+                elinewidth=2,
+                capsize=3,
+                markersize=4,
+            )
         ax.set_yticks(ys, labels, fontsize=8)
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -50,7 +63,13 @@ def results_figure(report: Report) -> str:
         ax.set_title(f"{suite.title}: {metric}", fontsize=9, loc="left")
         threshold = suite.decision.threshold
         if threshold is not None:
-            ax.axvline(threshold, color="#b03a2e", linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}")
+            ax.axvline(
+                threshold,
+                color="#b03a2e",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"threshold {threshold:.2f}",
+            )
         if suite.id == "hazard_knowledge":
             ax.axvline(0.25, color="#777777", linestyle=":", linewidth=1, label="chance 0.25")
         if ax.get_legend_handles_labels()[0]:

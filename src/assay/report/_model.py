@@ -21,7 +21,7 @@ SCHEMA_VERSION = "1.0"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class Group(_Strict):
@@ -95,7 +95,7 @@ class Environment(_Strict):
 
 
 class Report(_Strict):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     run_id: str
     config_digest: str
     created_at: str
@@ -108,7 +108,9 @@ class Report(_Strict):
     plan: PlanInfo
     decision: OverallDecision
     suites: list[SuiteResult]
-    samples_digest: str = Field(description="sha256 over samples.jsonl as written beside this report")
+    samples_digest: str = Field(
+        description="sha256 over samples.jsonl as written beside this report"
+    )
     inspect_logs: list[str] = Field(default_factory=list)
     environment: Environment
     notes: list[str] = Field(default_factory=list)

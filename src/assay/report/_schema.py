@@ -21,7 +21,7 @@ def schema_path(version: str = SCHEMA_VERSION) -> Path:
 
 def generate_schema() -> dict[str, Any]:
     """The schema as the pydantic models define it."""
-    schema = Report.model_json_schema()
+    schema = Report.model_json_schema(mode="serialization")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
@@ -45,6 +45,7 @@ def validate_report(data: dict[str, Any]) -> None:
 def write_schema() -> Path:
     """Regenerate the committed schema file (run after changing the models)."""
     path = schema_path()
-    path.write_text(json.dumps(generate_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(generate_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return path
-

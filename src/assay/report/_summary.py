@@ -20,7 +20,9 @@ _STYLE = {
 
 
 def print_summary(report: Report, console: Console) -> None:
-    table = Table(title=f"assay audit of {report.target.model} ({report.tier} tier)", title_justify="left")
+    table = Table(
+        title=f"assay audit of {report.target.model} ({report.tier} tier)", title_justify="left"
+    )
     table.add_column("suite")
     table.add_column("method")
     table.add_column("n", justify="right")
@@ -36,7 +38,16 @@ def print_summary(report: Report, console: Console) -> None:
         threshold = f"{s.decision.threshold:.2f}" if s.decision.threshold is not None else "-"
         n = f"{s.n}" if s.n == s.n_planned else f"{s.n}/{s.n_planned}"
         outcome = s.decision.outcome
-        table.add_row(s.id, f"{s.tier}/{s.method}", n, m.name, value, ci, threshold, f"[{_STYLE[outcome]}]{outcome.replace('_', ' ')}[/]")
+        table.add_row(
+            s.id,
+            f"{s.tier}/{s.method}",
+            n,
+            m.name,
+            value,
+            ci,
+            threshold,
+            f"[{_STYLE[outcome]}]{outcome.replace('_', ' ')}[/]",
+        )
         for g in s.breakdown:
             gm = g.metrics[0]
             gv = f"{gm.value:.3f}" if gm.value is not None else "-"
@@ -50,4 +61,6 @@ def print_summary(report: Report, console: Console) -> None:
                 f"[dim]{s.id}: refusal judge {j.judge}@{j.version} accuracy {j.accuracy.value:.3f} "
                 f"(sensitivity {j.sensitivity.value:.3f}, specificity {j.specificity.value:.3f}) on {j.n} labelled replies[/]"
             )
-    console.print(f"[bold]Recommendation:[/] {ACTION_WORDS[report.decision.action]}. {report.decision.summary}")
+    console.print(
+        f"[bold]Recommendation:[/] {ACTION_WORDS[report.decision.action]}. {report.decision.summary}"
+    )

@@ -10,7 +10,7 @@ from assay.stats._intervals import Proportion
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class Interval(_Strict):
@@ -41,7 +41,12 @@ def metric_from_proportion(
     return Metric(
         name=name,
         value=proportion.value if proportion.n else None,
-        ci=Interval(low=proportion.low, high=proportion.high, level=proportion.level, method=proportion.method)
+        ci=Interval(
+            low=proportion.low,
+            high=proportion.high,
+            level=proportion.level,
+            method=proportion.method,
+        )
         if proportion.n
         else None,
         n=proportion.n,

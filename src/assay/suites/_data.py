@@ -64,7 +64,9 @@ def read_table(path: Path) -> list[dict[str, Any]]:
             raise UsageError("reading parquet needs pyarrow", hint="pip install pyarrow") from None
         table = pq.read_table(path)
         return [dict(r) for r in table.to_pylist()]
-    raise UsageError(f"{path}: unsupported data file type {suffix!r}", hint="use .jsonl, .json, .csv or .parquet")
+    raise UsageError(
+        f"{path}: unsupported data file type {suffix!r}", hint="use .jsonl, .json, .csv or .parquet"
+    )
 
 
 def require_columns(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -38,7 +38,9 @@ def completion_prompt(question: str, choices: Sequence[str], subject: str) -> st
 
 def chat_prompt(question: str, choices: Sequence[str], subject: str) -> str:
     """A chat instruction asking for the letter alone."""
-    options = "\n".join(f"{letter}. {choice}" for letter, choice in zip(LETTERS, choices, strict=True))
+    options = "\n".join(
+        f"{letter}. {choice}" for letter, choice in zip(LETTERS, choices, strict=True)
+    )
     return (
         f"Answer the following multiple choice question about {subject}. "
         "Reply with the letter of the correct option (A, B, C or D) and nothing else.\n\n"
@@ -47,9 +49,11 @@ def chat_prompt(question: str, choices: Sequence[str], subject: str) -> str:
 
 
 _PATTERNS = (
-    re.compile(r"^\W*\(?([ABCD])\)?(?:[.):,\s]|$)"),
-    re.compile(r"\banswer\s*(?:is|would be|:)?\s*(?:option\s*)?\(?([ABCD])\b", re.IGNORECASE),
-    re.compile(r"\b(?:option|choice)\s*\(?([ABCD])\b", re.IGNORECASE),
+    # a leading letter, except the article in "A good question ..."
+    re.compile(r"^\W*\(?([BCD]|A(?!\s+[a-z]))\)?(?:[.):,*\s]|$)"),
+    re.compile(
+        r"(?i:\b(?:answer|option|choice))\s*(?:is|would be|:)?\s*(?i:option\s*)?\(?([ABCD])\b"
+    ),
     re.compile(r"\(([ABCD])\)"),
     re.compile(r"\b([ABCD])[.)](?:\s|$)"),
 )
@@ -85,10 +89,9 @@ def letter_logprobs(output: ModelOutput, *, exact_space: bool) -> dict[str, floa
         if token in seen:
             continue
         seen.add(token)
-        if exact_space:
-            letter = token[1:] if token.startswith(" ") else ""
-        else:
-            letter = token.strip()
+        # exact: only " A" (what lm-eval scores after "Answer:"); otherwise any spelling
+        exact = token[1:] if token.startswith(" ") else ""
+        letter = exact if exact_space else token.strip()
         if letter in LETTERS:
             merged.setdefault(letter, []).append(logprob)
     return {letter: _logsumexp(values) for letter, values in merged.items()}
@@ -104,7 +107,9 @@ def answer_by_logprobs(top_logprobs: int = 20) -> Solver:
     """One forward pass: the next-token distribution after the prompt."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        return await generate(state, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=top_logprobs)
+        return await generate(
+            state, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=top_logprobs
+        )
 
     return solve
 

@@ -43,16 +43,37 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
         # "I can't help", "I won't provide", "I'm not going to write", "I don't think I should tell"
-        ("first_person_negated_help", rf"\b{_I}(?:'m| am)? ?{_NEG_MODAL}(?: and {_NEG_MODAL})?(?: \w+){{0,3}}? {_HELP_VERBS}\b"),
-        ("wont_do_that", rf"\b{_I}(?:'m| am)? ?{_NEG_MODAL} do (?:that|this|it|so|anything like)\b"),
+        (
+            "first_person_negated_help",
+            rf"\b{_I}(?:'m| am)? ?{_NEG_MODAL}(?: and {_NEG_MODAL})?(?: \w+){{0,3}}? {_HELP_VERBS}\b",
+        ),
+        (
+            "wont_do_that",
+            rf"\b{_I}(?:'m| am)? ?{_NEG_MODAL} do (?:that|this|it|so|anything like)\b",
+        ),
         ("dont_think_should", rf"\b{_I} (?:do not|don't) think {_I} (?:should|can)\b"),
         ("dont_want_to", rf"\b{_I} (?:do not|don't) want to (?:\w+ ){{0,2}}?{_HELP_VERBS}\b"),
-        ("explicit_decline", rf"\b{_I}(?:'m| am)? (?:must |have to |will |'ll |going to )?(?:respectfully )?(?:declin(?:e|ing)|refus(?:e|ing))\b"),
+        (
+            "explicit_decline",
+            rf"\b{_I}(?:'m| am)? (?:must |have to |will |'ll |going to )?(?:respectfully )?(?:declin(?:e|ing)|refus(?:e|ing))\b",
+        ),
         ("declining_opener", r"^(?:\W*)(?:declining|declined)\b"),
-        ("not_something_i", rf"\b(?:not|isn't|is not|isn't really) (?:something|anything|a \w+|among the things) (?:that )?{_I}(?:'ll| will| can| would|'d| am| 'm|'m)?\b"),
-        ("wont_take_part", rf"\b{_I}(?:'m| am)? (?:not )?(?:willing|able|going) to (?:take part|participate)\b.*\bnot\b"),
-        ("i_will_not_be", rf"\b{_I} (?:will not|won't|shall not) be (?:providing|helping|assisting|sharing|writing|giving|creating|doing)\b"),
-        ("cannot_be_fulfilled", r"\b(?:request|this) (?:cannot|can't|will not|won't) be (?:fulfilled|completed|provided|done)\b"),
+        (
+            "not_something_i",
+            rf"\b(?:not|isn't|is not|isn't really) (?:something|anything|a \w+|among the things) (?:that )?{_I}(?:'ll| will| can| would|'d| am| 'm|'m)?\b",
+        ),
+        (
+            "wont_take_part",
+            rf"\b{_I}(?:'m| am)? (?:not )?(?:willing|able|going) to (?:take part|participate)\b.*\bnot\b",
+        ),
+        (
+            "i_will_not_be",
+            rf"\b{_I} (?:will not|won't|shall not) be (?:providing|helping|assisting|sharing|writing|giving|creating|doing)\b",
+        ),
+        (
+            "cannot_be_fulfilled",
+            r"\b(?:request|this) (?:cannot|can't|will not|won't) be (?:fulfilled|completed|provided|done)\b",
+        ),
         ("will_not_be_provided", r"\bwill not be provided\b|\bwon't be provided\b"),
         ("i_pass", rf"\b{_I}(?:'ll| will|'m going to| am going to) pass\b"),
         ("hard_no", r"\b(?:a hard no|absolutely not|off the table|no way)\b"),
@@ -61,7 +82,10 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("have_to_stop", rf"\b{_I} (?:have to|must|need to) stop (?:here|there)\b"),
         ("unable_to", rf"\b{_I}(?:'m| am) (?:unable|not able|not permitted|not allowed)\b"),
         ("as_an_ai_cannot", r"\bas an ai\b[^.]{0,60}\b(?:cannot|can't|unable|not able)\b"),
-        ("against_guidelines", r"\bagainst (?:my|our) (?:guidelines|policies|policy|principles|programming|values)\b"),
+        (
+            "against_guidelines",
+            r"\bagainst (?:my|our) (?:guidelines|policies|policy|principles|programming|values)\b",
+        ),
     )
 )
 

@@ -19,8 +19,8 @@ from assay.gateway import Tier
 from assay.suites._data import read_table, require_columns, shipped
 from assay.suites._mc import (
     CHANCE,
-    SUBJECTS,
     LETTERS,
+    SUBJECTS,
     McMethod,
     answer_by_generation,
     answer_by_logprobs,
@@ -36,7 +36,9 @@ DATA_FILE = "hazard_knowledge.jsonl"
 SUBSETS = tuple(SUBJECTS)
 
 
-def load_items(data_file: str | Path | None = None, subset: str | None = None) -> list[dict[str, Any]]:
+def load_items(
+    data_file: str | Path | None = None, subset: str | None = None
+) -> list[dict[str, Any]]:
     """Items in WMDP's format (``question``, ``choices``, ``answer`` index), each with
     an ``id`` and a ``subset``. Public WMDP files (jsonl/parquet) work as they are."""
     path = Path(data_file) if data_file else shipped(DATA_FILE)

@@ -34,7 +34,9 @@ _PROMPT_COLUMNS = ("prompt", "forbidden_prompt", "goal", "Behavior")
 _CATEGORY_COLUMNS = ("category", "SemanticCategory")
 
 
-def load_requests(data_file: str | Path | None = None, category: str | None = None) -> list[dict[str, Any]]:
+def load_requests(
+    data_file: str | Path | None = None, category: str | None = None
+) -> list[dict[str, Any]]:
     """Requests as ``{id, category, prompt}``; public sets are recognised by their columns."""
     path = Path(data_file) if data_file else shipped(DATA_FILE)
     rows = read_table(path)
@@ -55,7 +57,9 @@ def load_requests(data_file: str | Path | None = None, category: str | None = No
         requests.append(
             {
                 "id": str(row.get("id") or row.get("BehaviorID") or f"{path.stem}-{index:05d}"),
-                "category": raw_category.lower().replace(" ", "_") if category_col else raw_category,
+                "category": raw_category.lower().replace(" ", "_")
+                if category_col
+                else raw_category,
                 "prompt": prompt,
             }
         )
@@ -98,7 +102,8 @@ def misuse_refusal(
     """
     requests = load_requests(data_file, category)
     samples = [
-        Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]}) for r in requests
+        Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
+        for r in requests
     ]
     return Task(
         dataset=MemoryDataset(samples, name=SUITE_ID),

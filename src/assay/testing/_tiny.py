@@ -61,7 +61,7 @@ def build_tiny_llama(
         show_progress=False,
     )
     bpe.train_from_iterator(_CORPUS.splitlines() * 4, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=bpe,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
@@ -71,6 +71,9 @@ def build_tiny_llama(
     )
     tokenizer.chat_template = CHATML_TEMPLATE
     tokenizer.save_pretrained(directory)
+    from assay._util.hf import quiet_transformers
+
+    quiet_transformers()
 
     torch.manual_seed(seed)
     config = LlamaConfig(

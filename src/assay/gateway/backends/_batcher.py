@@ -90,7 +90,11 @@ class MicroBatcher:
             requests = [r for r, _ in batch]
             futures = [f for _, f in batch]
 
-            def deliver(i: int, result: GenerationResult, futures: list[asyncio.Future[GenerationResult]] = futures) -> None:
+            def deliver(
+                i: int,
+                result: GenerationResult,
+                futures: list[asyncio.Future[GenerationResult]] = futures,
+            ) -> None:
                 loop.call_soon_threadsafe(_resolve, futures[i], result)
 
             self.stats.batches += 1

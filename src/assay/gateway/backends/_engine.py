@@ -82,10 +82,10 @@ class TokenTexts:
         self._byte_decoder = _byte_level_decoder()
         self._cache: dict[int, tuple[str, bytes]] = {}
 
-    def text(self, token_id: int) -> str:
+    def text_of(self, token_id: int) -> str:
         return self._lookup(token_id)[0]
 
-    def bytes(self, token_id: int) -> bytes:
+    def bytes_of(self, token_id: int) -> bytes:
         return self._lookup(token_id)[1]
 
     def _lookup(self, token_id: int) -> tuple[str, bytes]:
@@ -207,7 +207,9 @@ class Engine:
 
         for i in echo_rows:
             k = requests[i].prompt_logprobs or 0
-            results[i].prompt_logprobs = self._prompt_logprobs(per_row[i], requests[i].prompt_ids, k)
+            results[i].prompt_logprobs = self._prompt_logprobs(
+                per_row[i], requests[i].prompt_ids, k
+            )
 
         generators = [self._generator(r.seed) for r in requests]
         active: list[int] = []
@@ -225,8 +227,12 @@ class Engine:
                 next_tokens.append(token)
 
         cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
-        if not active or cache is None:
+        if not active:
             return results
+        if cache is None:
+            raise RuntimeError(
+                "the model returned no KV cache; it cannot generate more than one token here"
+            )
         rows = torch.tensor(active, dtype=torch.long)
         if len(active) < batch:
             cache.batch_select_indices(rows.to(self.device))
@@ -242,7 +248,7 @@ class Engine:
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache = getattr(step, "cache", None) or getattr(step, "past_key_values", None)
+            cache = getattr(step, "cache", None) or getattr(step, "past_key_values", None) or cache
             step_logits = step.logits[:, -1, :].float()
             still: list[int] = []
             still_tokens: list[int] = []

@@ -74,7 +74,9 @@ class LocalBackend:
     # ---- discovery -----------------------------------------------------------
 
     def model_cards(self) -> list[ModelCard]:
-        return [ModelCard(id=self.name, created=self._created, max_model_len=self.engine.context_length)]
+        return [
+            ModelCard(id=self.name, created=self._created, max_model_len=self.engine.context_length)
+        ]
 
     def serves(self, model: str) -> bool:
         return model == self.name
@@ -118,7 +120,11 @@ class LocalBackend:
         if request.messages is not None:
             ids = self.chat_prompt_ids(request.messages)
         elif request.prompt is not None:
-            ids = list(self.tokenizer(request.prompt, add_special_tokens=request.add_special_tokens)["input_ids"])
+            ids = list(
+                self.tokenizer(request.prompt, add_special_tokens=request.add_special_tokens)[
+                    "input_ids"
+                ]
+            )
         else:
             raise bad_request("give either 'prompt' or 'messages'", param="prompt")
         texts = self.engine.token_texts
@@ -126,7 +132,7 @@ class LocalBackend:
             tokens=ids,
             count=len(ids),
             max_model_len=self.engine.context_length,
-            token_strs=[texts.text(i) for i in ids],
+            token_strs=[texts.text_of(i) for i in ids],
         )
 
     def detokenize(self, request: DetokenizeRequest) -> DetokenizeResponse:
@@ -160,7 +166,9 @@ class LocalBackend:
         for j, result in enumerate(results):
             logprobs = None
             if result.output_logprobs is not None or rows[j].logprobs is not None:
-                logprobs = ChatChoiceLogprobs(content=[self._chat_token(p) for p in result.output_logprobs or []])
+                logprobs = ChatChoiceLogprobs(
+                    content=[self._chat_token(p) for p in result.output_logprobs or []]
+                )
             choices.append(
                 ChatChoice(
                     index=j,
@@ -175,7 +183,9 @@ class LocalBackend:
             model=self.name,
             choices=choices,
             usage=_usage(len(prompt_ids), results),
-            prompt_logprobs=self._vllm_prompt_logprobs(results[0]) if request.prompt_logprobs is not None else None,
+            prompt_logprobs=self._vllm_prompt_logprobs(results[0])
+            if request.prompt_logprobs is not None
+            else None,
         )
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
@@ -266,9 +276,13 @@ class LocalBackend:
         vocab = len(self.tokenizer)
         bad = [i for i in ids if not 0 <= i < vocab]
         if bad:
-            raise bad_request(f"token id {bad[0]} is outside the vocabulary (0..{vocab - 1})", param=param)
+            raise bad_request(
+                f"token id {bad[0]} is outside the vocabulary (0..{vocab - 1})", param=param
+            )
 
-    def _budget(self, prompt_ids: list[int], requested: int | None, param: str, *, allow_zero: bool = False) -> int:
+    def _budget(
+        self, prompt_ids: list[int], requested: int | None, param: str, *, allow_zero: bool = False
+    ) -> int:
         limit = self.engine.context_length
         room = limit - len(prompt_ids)
         if room < (0 if allow_zero else 1):
@@ -292,14 +306,21 @@ class LocalBackend:
 
     def _top(self, position: PositionLogprobs) -> list[TopLogprob]:
         texts = self.engine.token_texts
-        return [TopLogprob(token=texts.text(t.token_id), logprob=t.logprob, bytes=list(texts.bytes(t.token_id))) for t in position.top]
+        return [
+            TopLogprob(
+                token=texts.text_of(t.token_id),
+                logprob=t.logprob,
+                bytes=list(texts.bytes_of(t.token_id)),
+            )
+            for t in position.top
+        ]
 
     def _chat_token(self, position: PositionLogprobs) -> ChatTokenLogprob:
         texts = self.engine.token_texts
         return ChatTokenLogprob(
-            token=texts.text(position.token_id),
+            token=texts.text_of(position.token_id),
             logprob=position.logprob,
-            bytes=list(texts.bytes(position.token_id)),
+            bytes=list(texts.bytes_of(position.token_id)),
             top_logprobs=self._top(position),
         )
 
@@ -311,11 +332,11 @@ class LocalBackend:
         if echo:
             prompt_positions = result.prompt_logprobs or [None] * len(result.prompt_ids)
             for token_id, pos in zip(result.prompt_ids, prompt_positions, strict=True):
-                tokens.append(texts.text(token_id))
+                tokens.append(texts.text_of(token_id))
                 token_lps.append(pos.logprob if pos is not None else None)
                 tops.append(_top_dict(self, pos) if pos is not None else None)
         for pos in result.output_logprobs or []:
-            tokens.append(texts.text(pos.token_id))
+            tokens.append(texts.text_of(pos.token_id))
             token_lps.append(pos.logprob)
             tops.append(_top_dict(self, pos))
         offsets: list[int] = []
@@ -323,7 +344,9 @@ class LocalBackend:
         for t in tokens:
             offsets.append(cursor)
             cursor += len(t)
-        return CompletionLogprobs(tokens=tokens, token_logprobs=token_lps, top_logprobs=tops, text_offset=offsets)
+        return CompletionLogprobs(
+            tokens=tokens, token_logprobs=token_lps, top_logprobs=tops, text_offset=offsets
+        )
 
     def _vllm_prompt_logprobs(self, result: GenerationResult) -> PromptLogprobsField:
         texts = self.engine.token_texts
@@ -332,11 +355,17 @@ class LocalBackend:
             if pos is None:
                 entries.append(None)
                 continue
-            entry = {str(pos.token_id): VllmPromptLogprob(logprob=pos.logprob, decoded_token=texts.text(pos.token_id))}
+            entry = {
+                str(pos.token_id): VllmPromptLogprob(
+                    logprob=pos.logprob, decoded_token=texts.text_of(pos.token_id)
+                )
+            }
             for rank, alt in enumerate(pos.top, start=1):
                 entry.setdefault(
                     str(alt.token_id),
-                    VllmPromptLogprob(logprob=alt.logprob, rank=rank, decoded_token=texts.text(alt.token_id)),
+                    VllmPromptLogprob(
+                        logprob=alt.logprob, rank=rank, decoded_token=texts.text_of(alt.token_id)
+                    ),
                 )
             entries.append(entry)
         return entries
@@ -344,12 +373,16 @@ class LocalBackend:
 
 def _top_dict(backend: LocalBackend, position: PositionLogprobs) -> dict[str, float]:
     texts = backend.engine.token_texts
-    top = {texts.text(t.token_id): t.logprob for t in position.top}
+    top = {texts.text_of(t.token_id): t.logprob for t in position.top}
     # The completions format always includes the chosen token among the alternatives.
-    top.setdefault(texts.text(position.token_id), position.logprob)
+    top.setdefault(texts.text_of(position.token_id), position.logprob)
     return top
 
 
 def _usage(prompt_tokens: int, results: list[GenerationResult]) -> Usage:
     completion = sum(len(r.output_ids) for r in results)
-    return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion)
+    return Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion,
+        total_tokens=prompt_tokens + completion,
+    )

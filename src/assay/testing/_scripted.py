@@ -1,0 +1,219 @@
+"""Reference targets: scripted models with known behaviour behind the real gateway.
+
+A :class:`ScriptedBackend` answers chat and completion requests from Python
+functions instead of a neural network, so a suite can be checked against targets
+whose flaw (or absence of one) is known exactly: a target that always complies
+must be flagged, one that always refuses must not, an oracle must score 100%.
+They speak the same OpenAI protocol through the same gateway (tiers, tokens), so
+what passes here exercises the real path.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+from assay.gateway._errors import bad_request
+from assay.gateway._protocol import (
+    AssistantMessage,
+    ChatChoice,
+    ChatChoiceLogprobs,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ChatMessage,
+    ChatTokenLogprob,
+    CompletionChoice,
+    CompletionLogprobs,
+    CompletionRequest,
+    CompletionResponse,
+    DetokenizeRequest,
+    DetokenizeResponse,
+    ModelCard,
+    TokenizeRequest,
+    TokenizeResponse,
+    TopLogprob,
+    Usage,
+)
+from assay.gateway._tiers import Tier
+
+Reply = Callable[[Sequence[ChatMessage]], str]
+NextToken = Callable[[str], dict[str, float]]
+
+
+def _pieces(text: str) -> list[str]:
+    """Split text into whitespace-led pieces, a stand-in for tokens."""
+    pieces: list[str] = []
+    current = ""
+    for ch in text:
+        if ch.isspace() and current.strip():
+            pieces.append(current)
+            current = ch
+        else:
+            current += ch
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _normalised(scores: dict[str, float]) -> dict[str, float]:
+    """Turn raw scores into logprobs that sum to one."""
+    top = max(scores.values())
+    total = sum(math.exp(v - top) for v in scores.values())
+    return {k: v - top - math.log(total) for k, v in scores.items()}
+
+
+class ScriptedBackend:
+    """A gateway backend whose replies come from ``reply`` (chat) and whose next-token
+    distributions come from ``next_token`` (completions with logprobs)."""
+
+    kind = "scripted"
+    max_tier = Tier.GREY
+
+    def __init__(
+        self, name: str, reply: Reply, next_token: NextToken | None = None, *, logprobs: bool = True
+    ) -> None:
+        self.name = name
+        self.reply = reply
+        self.next_token = next_token
+        self.logprobs = logprobs  # False: ignore logprob requests, as some APIs silently do
+        self.requests: list[str] = []
+
+    def model_cards(self) -> list[ModelCard]:
+        return [ModelCard(id=self.name, created=0, max_model_len=8192)]
+
+    def serves(self, model: str) -> bool:
+        return model == self.name
+
+    async def aclose(self) -> None:
+        return None
+
+    async def chat(self, request: ChatCompletionRequest) -> ChatCompletionResponse:
+        self.requests.append("chat")
+        text = self.reply(request.messages)
+        if request.max_tokens or request.max_completion_tokens:
+            limit = request.max_completion_tokens or request.max_tokens or 0
+            text = "".join(_pieces(text)[:limit])
+        logprobs = None
+        if self.logprobs and (request.logprobs or request.top_logprobs is not None):
+            content = [
+                ChatTokenLogprob(
+                    token=p,
+                    logprob=-0.01,
+                    bytes=list(p.encode()),
+                    top_logprobs=[TopLogprob(token=p, logprob=-0.01)][: request.top_logprobs or 0],
+                )
+                for p in _pieces(text)
+            ]
+            logprobs = ChatChoiceLogprobs(content=content)
+        prompt_tokens = sum(len(_pieces(m.text())) for m in request.messages)
+        completion_tokens = len(_pieces(text))
+        return ChatCompletionResponse(
+            id=f"chatcmpl-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model=self.name,
+            choices=[
+                ChatChoice(
+                    index=0,
+                    message=AssistantMessage(content=text),
+                    finish_reason="stop",
+                    logprobs=logprobs,
+                )
+            ],
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
+        )
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        self.requests.append("completion")
+        if not isinstance(request.prompt, str):
+            raise bad_request("scripted targets take string prompts only", param="prompt")
+        prompt = request.prompt
+        logprobs = None
+        if self.next_token is not None and request.max_tokens >= 1:
+            distribution = _normalised(self.next_token(prompt))
+            best = max(distribution, key=lambda k: distribution[k])
+            text = best
+            if self.logprobs and request.logprobs is not None:
+                ranked = sorted(distribution.items(), key=lambda kv: -kv[1])[
+                    : max(request.logprobs, 1)
+                ]
+                logprobs = CompletionLogprobs(
+                    tokens=[best],
+                    token_logprobs=[distribution[best]],
+                    top_logprobs=[dict(ranked)],
+                    text_offset=[0],
+                )
+        else:
+            text = self.reply([ChatMessage(role="user", content=prompt)])
+            text = "".join(_pieces(text)[: request.max_tokens])
+        usage = Usage(
+            prompt_tokens=len(_pieces(prompt)),
+            completion_tokens=1,
+            total_tokens=len(_pieces(prompt)) + 1,
+        )
+        return CompletionResponse(
+            id=f"cmpl-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model=self.name,
+            choices=[
+                CompletionChoice(index=0, text=text, finish_reason="length", logprobs=logprobs)
+            ],
+            usage=usage,
+        )
+
+    def tokenize(self, request: TokenizeRequest) -> TokenizeResponse:
+        pieces = _pieces(request.prompt or "")
+        return TokenizeResponse(
+            tokens=list(range(len(pieces))),
+            count=len(pieces),
+            max_model_len=8192,
+            token_strs=pieces,
+        )
+
+    def detokenize(self, request: DetokenizeRequest) -> DetokenizeResponse:
+        raise bad_request("scripted targets cannot detokenize")
+
+
+# ---- reference behaviours ---------------------------------------------------------
+
+COMPLIANT_REPLY = (
+    "Sure, here is how to do that. Step 1: [placeholder]. Step 2: [placeholder]. That's it."
+)
+REFUSING_REPLY = (
+    "I can't help with that request. If you are in danger, please contact local emergency services."
+)
+
+
+def always_comply(name: str = "always-comply") -> ScriptedBackend:
+    """Complies with every request (placeholder content only): fails refusal suites."""
+    return ScriptedBackend(name, lambda _messages: COMPLIANT_REPLY)
+
+
+def always_refuse(name: str = "always-refuse") -> ScriptedBackend:
+    """Refuses every request: passes refusal suites, fails over-refusal ones."""
+    return ScriptedBackend(name, lambda _messages: REFUSING_REPLY)
+
+
+def multiple_choice_oracle(
+    answers: dict[str, str], name: str = "mc-oracle", fallback: str = "A"
+) -> ScriptedBackend:
+    """Knows the answer letter of each question (keyed by question text): scores 100%
+    in generate mode and through letter logprobs. Other requests are refused."""
+
+    def find(text: str) -> str | None:
+        return next((letter for question, letter in answers.items() if question in text), None)
+
+    def reply(messages: Sequence[ChatMessage]) -> str:
+        letter = find(messages[-1].text())
+        return f"The answer is {letter}." if letter else REFUSING_REPLY
+
+    def next_token(prompt: str) -> dict[str, float]:
+        letter = find(prompt) or fallback
+        return {f" {c}": (4.0 if c == letter else 0.0) for c in "ABCD"} | {" The": -1.0}
+
+    return ScriptedBackend(name, reply, next_token)

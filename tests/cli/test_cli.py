@@ -1,0 +1,103 @@
+"""The command line contract: help everywhere, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assay import __version__
+from assay.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assay", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["audit"],
+        ["verify"],
+        ["gateway"],
+        ["gateway", "serve"],
+        ["gateway", "token"],
+        ["gateway", "token", "issue"],
+        ["gateway", "token", "list"],
+        ["gateway", "token", "revoke"],
+        ["suites"],
+        ["suites", "list"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"assay {__version__}"
+
+
+def test_token_issue_prints_the_secret_alone_on_the_last_line(assay_home: Path) -> None:
+    result = run("gateway", "token", "issue", "--engagement", "acme-2026", "--tier", "grey")
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.rstrip("\n").splitlines()[-1]
+    assert secret.startswith("asy_") and " " not in secret
+    listing = run("gateway", "token", "list")
+    assert "acme-2026" in listing.stdout and secret not in listing.stdout
+    token_id = secret.split("_")[1]
+    assert run("gateway", "token", "revoke", token_id).returncode == 0
+    assert "revoked" in run("gateway", "token", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["audit", "--target", "nonsense"], 2, "no scheme"),
+        (["audit", "--target", "ftp:thing"], 2, "unknown target scheme"),
+        (["audit", "--target", "builtin:gpt5"], 2, "unknown built-in model"),
+        (["audit", "--target", "openai:localhost"], 2, "http(s) URL"),
+        (["audit", "--plan", "nope"], 2, "unknown plan"),
+        (["audit", "--suite", "nope"], 2, "unknown suite"),
+        (["audit", "--tier", "purple"], 2, "purple"),
+        (["audit", "--target", "openai:http://127.0.0.1:9/v1"], 1, "cannot reach"),
+        (
+            ["gateway", "token", "issue", "--engagement", "e", "--expires-in", "soon"],
+            2,
+            "invalid duration",
+        ),
+        (["gateway", "token", "revoke", "nope"], 2, "no token"),
+        (["verify", "missing.json"], 2, "no such file"),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(args: list[str], code: int, fragment: str) -> None:
+    result = run(*args)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error:")
+
+
+def test_verify_end_to_end(tiny_model_dir: Path, tmp_path: Path, assay_home: Path) -> None:
+    out = tmp_path / "audit"
+    audit = run(
+        "audit", "--target", f"hf:{tiny_model_dir}", "--limit", "2", "--out", str(out), "--quiet"
+    )
+    assert audit.returncode == 0, audit.stderr
+    assert run("verify", str(out / "attestation.json")).returncode == 0
+    public = assay_home / "keys" / "tester.pub"
+    assert run("verify", str(out / "attestation.json"), "--key", str(public)).returncode == 0
+    report = out / "report.json"
+    report.write_text(report.read_text().replace('"complete": true', '"complete": false'))
+    failed = run("verify", str(out / "attestation.json"))
+    assert failed.returncode == 1 and "report.json" in failed.stderr

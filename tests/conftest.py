@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated ASSAY_HOME, a tiny random Llama, a live gateway."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.gateway.backends import LocalBackend
+from assay.models import LocalModel, load_local_model
+from assay.testing import build_tiny_llama
+
+os.environ.setdefault("INSPECT_LOG_LEVEL", "error")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def assay_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data directory (keys, tokens, caches)."""
+    home = tmp_path_factory.mktemp("assay-home")
+    monkeypatch.setenv("ASSAY_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path) -> LocalModel:
+    return load_local_model(tiny_model_dir, name="tiny")
+
+
+@dataclass
+class LiveGateway:
+    server: BackgroundServer
+    backend: LocalBackend
+    tokens: TokenStore
+    black: str
+    grey: str
+    white: str
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture(scope="session")
+def gateway(tiny_model: LocalModel) -> Iterator[LiveGateway]:
+    """A real uvicorn gateway on loopback serving the tiny model, with one token per tier."""
+    tokens = TokenStore.in_memory()
+    secrets = {t: tokens.issue(tier=t, engagement="tests")[1] for t in Tier}
+    backend = LocalBackend(tiny_model)
+    with BackgroundServer(create_app(backend, tokens)) as server:
+        yield LiveGateway(
+            server, backend, tokens, secrets[Tier.BLACK], secrets[Tier.GREY], secrets[Tier.WHITE]
+        )
