@@ -28,6 +28,32 @@ def assay_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 
 
 @pytest.fixture(scope="session")
+def _smollm2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Provision the embedded model once per session (slow tests only)."""
+    from assay.models import provision_builtin
+
+    home = tmp_path_factory.mktemp("smollm2-home")
+    previous = os.environ.get("ASSAY_HOME")
+    os.environ["ASSAY_HOME"] = str(home)
+    try:
+        return provision_builtin("smollm2", show_progress=False)
+    finally:
+        if previous is None:
+            os.environ.pop("ASSAY_HOME", None)
+        else:
+            os.environ["ASSAY_HOME"] = previous
+
+
+@pytest.fixture
+def smollm2_home(assay_home: Path, _smollm2_cache: Path) -> Path:
+    """This test's ASSAY_HOME, with the session's provisioned SmolLM2 linked in."""
+    models = assay_home / "cache" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "smollm2").symlink_to(_smollm2_cache, target_is_directory=True)
+    return assay_home
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny")
 

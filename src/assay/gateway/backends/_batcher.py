@@ -9,7 +9,6 @@ own row is finished, not when the slowest row of its batch is.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -54,7 +53,6 @@ class MicroBatcher:
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assay-model")
-        self._lock = threading.Lock()
 
     async def submit(self, request: GenerationRequest) -> GenerationResult:
         """Queue one request and wait for its result."""
@@ -111,20 +109,36 @@ class MicroBatcher:
                 self._wake.set()
 
     def _take_batch(self) -> list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]]:
-        batch: list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = []
-        tokens = 0
-        while self._queue and len(batch) < self.max_batch_size:
-            request, future = self._queue[0]
-            if future.cancelled():  # the client went away while queued
-                self._queue.popleft()
-                continue
-            cost = len(request.prompt_ids) + max(request.max_new_tokens, 0)
-            if batch and tokens + cost > self.max_batch_tokens:
-                break
+        """The oldest request, plus the queued requests closest to it in length.
+
+        Rows of similar length waste less compute on padding. Only the first few
+        batches' worth of the queue are considered and the oldest request always
+        goes, so no request waits behind later arrivals for long.
+        """
+        while self._queue and self._queue[0][1].cancelled():  # the client went away
             self._queue.popleft()
-            batch.append((request, future))
-            tokens += cost
+        if not self._queue:
+            return []
+        window = [e for e in list(self._queue)[: 4 * self.max_batch_size] if not e[1].cancelled()]
+        anchor = window[0]
+        anchor_length = len(anchor[0].prompt_ids)
+        candidates = sorted(window[1:], key=lambda e: abs(len(e[0].prompt_ids) - anchor_length))
+        batch = [anchor]
+        tokens = _cost(anchor[0])
+        for entry in candidates:
+            if len(batch) >= self.max_batch_size:
+                break
+            if tokens + _cost(entry[0]) > self.max_batch_tokens:
+                continue
+            batch.append(entry)
+            tokens += _cost(entry[0])
+        chosen = {id(e[1]) for e in batch}
+        self._queue = deque(e for e in self._queue if id(e[1]) not in chosen and not e[1].cancelled())
         return batch
+
+
+def _cost(request: GenerationRequest) -> int:
+    return len(request.prompt_ids) + max(request.max_new_tokens, 0)
 
 
 def _resolve(future: asyncio.Future[GenerationResult], result: GenerationResult) -> None:
