@@ -58,7 +58,9 @@ Scores = list[dict[str, float]]  # per item: letter -> logprob (letters that wer
 
 
 def torch_loop(model: Any, tokenizer: Any, prompts: list[str]) -> Scores:
-    letter_ids = [tokenizer(" " + letter, add_special_tokens=False)["input_ids"][-1] for letter in LETTERS]
+    letter_ids = [
+        tokenizer(" " + letter, add_special_tokens=False)["input_ids"][-1] for letter in LETTERS
+    ]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out: Scores = []
     with torch.inference_mode():
@@ -71,10 +73,14 @@ def torch_loop(model: Any, tokenizer: Any, prompts: list[str]) -> Scores:
                 ids[i, width - len(e) :] = torch.tensor(e)
                 mask[i, width - len(e) :] = 1
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1).logits[:, -1]
+            logits = model(
+                input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1
+            ).logits[:, -1]
             logprobs = torch.log_softmax(logits.float(), -1)
             for row in logprobs:
-                out.append({letter: float(row[t]) for letter, t in zip(LETTERS, letter_ids, strict=True)})
+                out.append(
+                    {letter: float(row[t]) for letter, t in zip(LETTERS, letter_ids, strict=True)}
+                )
     return out
 
 
@@ -87,7 +93,9 @@ def gateway_direct(base_url: str, key: str, model: str, prompts: list[str]) -> S
 
         async def one(prompt: str) -> dict[str, float]:
             async with semaphore:
-                r = await client.completions.create(model=model, prompt=prompt, max_tokens=1, temperature=0, logprobs=20)
+                r = await client.completions.create(
+                    model=model, prompt=prompt, max_tokens=1, temperature=0, logprobs=20
+                )
             top = r.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
             return {t[1:]: v for t, v in top.items() if t.startswith(" ") and t[1:] in LETTERS}
 
@@ -166,7 +174,10 @@ def lm_eval_hf(lm: Any, items: list[dict[str, Any]], folder: Path) -> Scores:
         verbosity="ERROR",
     )
     samples = sorted(results["samples"]["assay_bench_mc"], key=lambda s: s["doc_id"])  # type: ignore[index]
-    return [{letter: float(r[0][0]) for letter, r in zip(LETTERS, s["resps"], strict=True)} for s in samples]
+    return [
+        {letter: float(r[0][0]) for letter, r in zip(LETTERS, s["resps"], strict=True)}
+        for s in samples
+    ]
 
 
 def predictions(scores: Scores) -> list[str | None]:
@@ -179,10 +190,14 @@ def max_logprob_diff(a: Scores, b: Scores) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "mc_scoring.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "mc_scoring.json"
+    )
     args = parser.parse_args()
 
     from lm_eval.models.huggingface import HFLM
@@ -204,7 +219,9 @@ def main() -> None:
             "torch-loop": lambda: torch_loop(local.model, local.tokenizer, prompts),
             "lm-eval-hf": lambda: lm_eval_hf(lm, items, work),
             "assay-gateway": lambda: gateway_direct(server.base_url, key, local.name, prompts),
-            "assay-audit": lambda: assay_audit_path(server.base_url, key, local.name, ids, work / "logs"),
+            "assay-audit": lambda: assay_audit_path(
+                server.base_url, key, local.name, ids, work / "logs"
+            ),
         }
         timings: dict[str, list[float]] = {name: [] for name in contenders}
         scores: dict[str, Scores] = {}
@@ -227,8 +244,12 @@ def main() -> None:
                 "items_per_s_min": min(rates),
                 "items_per_s_max": max(rates),
                 "seconds": seconds,
-                "same_predictions_as_torch_loop": sum(p == r for p, r in zip(preds, reference, strict=True)),
-                "max_abs_logprob_diff_vs_torch_loop": max_logprob_diff(scores[name], scores["torch-loop"]),
+                "same_predictions_as_torch_loop": sum(
+                    p == r for p, r in zip(preds, reference, strict=True)
+                ),
+                "max_abs_logprob_diff_vs_torch_loop": max_logprob_diff(
+                    scores[name], scores["torch-loop"]
+                ),
                 "items_missing_a_letter": sum(1 for s in scores[name] if len(s) < 4),
             }
         )
@@ -250,7 +271,9 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print("| contender | items/s (median, min-max) | vs torch loop | vs lm-eval | same predictions | max abs logprob diff |")
+    print(
+        "| contender | items/s (median, min-max) | vs torch loop | vs lm-eval | same predictions | max abs logprob diff |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(

@@ -40,7 +40,13 @@ def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
     assert all(s["score_metadata"]["decided_by"] == "logprobs" for s in mc)
     refusal = [s for s in samples if s["suite"] == "misuse_refusal"]
     assert len(refusal) == 8 and all(s["output"] for s in refusal)
-    assert subprocess.run([sys.executable, "-m", "assay", "verify", str(out / "attestation.json")], capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "assay", "verify", str(out / "attestation.json")],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
 
 
 def test_gateway_letter_logprobs_equal_a_direct_forward_pass(smollm2_home: Path) -> None:
@@ -55,7 +61,9 @@ def test_gateway_letter_logprobs_equal_a_direct_forward_pass(smollm2_home: Path)
     with BackgroundServer(create_app(LocalBackend(local), tokens)) as server:
         client = openai.OpenAI(base_url=server.base_url, api_key=key)
         for prompt in prompts:
-            top = client.completions.create(model="smollm2", prompt=prompt, max_tokens=1, temperature=0, logprobs=20)
+            top = client.completions.create(
+                model="smollm2", prompt=prompt, max_tokens=1, temperature=0, logprobs=20
+            )
             served = {t: v for t, v in top.choices[0].logprobs.top_logprobs[0].items()}  # type: ignore[union-attr,index]
             with torch.no_grad():
                 ids = torch.tensor([local.tokenizer(prompt)["input_ids"]])

@@ -10,7 +10,9 @@ from assay.gateway.backends import GenerationRequest, GenerationResult, MicroBat
 
 
 def fake_engine(delay: float, log: list[list[int]]) -> Callable[..., list[GenerationResult]]:
-    def run(requests: Sequence[GenerationRequest], on_done: Callable[[int, GenerationResult], None]) -> list[GenerationResult]:
+    def run(
+        requests: Sequence[GenerationRequest], on_done: Callable[[int, GenerationResult], None]
+    ) -> list[GenerationResult]:
         log.append([len(r.prompt_ids) for r in requests])
         results = []
         for i, r in enumerate(requests):
@@ -28,7 +30,12 @@ def test_concurrent_requests_are_batched_and_answered_in_order_of_identity() -> 
     batcher = MicroBatcher(fake_engine(0.001, log), max_batch_size=8, max_wait_s=0.01)
 
     async def go() -> list[GenerationResult]:
-        return await asyncio.gather(*(batcher.submit(GenerationRequest(prompt_ids=[0] * (i + 1), max_new_tokens=1)) for i in range(20)))
+        return await asyncio.gather(
+            *(
+                batcher.submit(GenerationRequest(prompt_ids=[0] * (i + 1), max_new_tokens=1))
+                for i in range(20)
+            )
+        )
 
     results = asyncio.run(go())
     assert [r.text for r in results] == [f"len{i + 1}" for i in range(20)]
@@ -42,7 +49,12 @@ def test_batches_group_similar_lengths_but_always_take_the_oldest() -> None:
     lengths = [50, 3, 49, 4, 51, 2, 48, 5]
 
     async def go() -> None:
-        await asyncio.gather(*(batcher.submit(GenerationRequest(prompt_ids=[0] * n, max_new_tokens=0)) for n in lengths))
+        await asyncio.gather(
+            *(
+                batcher.submit(GenerationRequest(prompt_ids=[0] * n, max_new_tokens=0))
+                for n in lengths
+            )
+        )
 
     asyncio.run(go())
     assert sorted(log[0]) == [48, 49, 50, 51]  # the oldest (50) and its nearest neighbours

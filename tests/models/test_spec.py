@@ -27,7 +27,18 @@ def test_parse(spec: str, kind: TargetKind, location: str) -> None:
     assert parsed.is_local == (kind in (TargetKind.BUILTIN, TargetKind.HF))
 
 
-@pytest.mark.parametrize("spec", ["", "smollm2", "builtin:", "builtin:nope", "s3:bucket", "openai:localhost:8000", "gateway:ftp://x"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "",
+        "smollm2",
+        "builtin:",
+        "builtin:nope",
+        "s3:bucket",
+        "openai:localhost:8000",
+        "gateway:ftp://x",
+    ],
+)
 def test_bad_specs_are_usage_errors(spec: str) -> None:
     with pytest.raises(UsageError):
         parse_target(spec)

@@ -133,7 +133,9 @@ class MicroBatcher:
             batch.append(entry)
             tokens += _cost(entry[0])
         chosen = {id(e[1]) for e in batch}
-        self._queue = deque(e for e in self._queue if id(e[1]) not in chosen and not e[1].cancelled())
+        self._queue = deque(
+            e for e in self._queue if id(e[1]) not in chosen and not e[1].cancelled()
+        )
         return batch
 
 
