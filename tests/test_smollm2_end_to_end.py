@@ -64,7 +64,7 @@ def test_gateway_letter_logprobs_equal_a_direct_forward_pass(smollm2_home: Path)
             top = client.completions.create(
                 model="smollm2", prompt=prompt, max_tokens=1, temperature=0, logprobs=20
             )
-            served = {t: v for t, v in top.choices[0].logprobs.top_logprobs[0].items()}  # type: ignore[union-attr,index]
+            served = dict(top.choices[0].logprobs.top_logprobs[0])  # type: ignore[union-attr,index]
             with torch.no_grad():
                 ids = torch.tensor([local.tokenizer(prompt)["input_ids"]])
                 direct = torch.log_softmax(local.model(ids).logits[0, -1].float(), -1)
