@@ -78,11 +78,15 @@ class LiveGateway:
 
 
 @pytest.fixture(scope="session")
-def gateway(tiny_model: LocalModel) -> Iterator[LiveGateway]:
-    """A real uvicorn gateway on loopback serving the tiny model, with one token per tier."""
+def gateway(
+    tiny_model: LocalModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveGateway]:
+    """A real uvicorn gateway on loopback serving the tiny model, with one token per tier
+    and fine-tuning enabled."""
     tokens = TokenStore.in_memory()
     secrets = {t: tokens.issue(tier=t, engagement="tests")[1] for t in Tier}
     backend = LocalBackend(tiny_model)
+    backend.enable_fine_tuning(tokens.engine, tmp_path_factory.mktemp("adapters"))
     with BackgroundServer(create_app(backend, tokens)) as server:
         yield LiveGateway(
             server, backend, tokens, secrets[Tier.BLACK], secrets[Tier.GREY], secrets[Tier.WHITE]

@@ -1,7 +1,8 @@
-"""``assay gateway serve`` and ``assay gateway token issue|list|revoke``."""
+"""``assay gateway serve``, ``assay gateway token ...`` and ``assay gateway log ...``."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -10,21 +11,29 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assay._util.errors import UsageError
-from assay._util.paths import subdir
-from assay.gateway import ALL_MODELS, Tier, TokenStore
+from assay._util.errors import AssayError, UsageError
+from assay.gateway import ALL_MODELS, GatewayConfig, Tier, TokenStore
 
 gateway_app = typer.Typer(
     help="Serve a model to testers at an agreed access tier.", no_args_is_help=True
 )
 token_app = typer.Typer(help="Issue, list and revoke tester tokens.", no_args_is_help=True)
+log_app = typer.Typer(help="Check and export the hash-chained request log.", no_args_is_help=True)
 gateway_app.add_typer(token_app, name="token")
+gateway_app.add_typer(log_app, name="log")
 
-_TOKENS_HELP = "Token database (default: $ASSAY_HOME/gateway/tokens.sqlite)."
+_DB_HELP = "Gateway database URL or SQLite path (default: [storage] of --config, else $ASSAY_HOME/gateway/gateway.sqlite)."
+_CONFIG_HELP = "Gateway configuration file (TOML; see docs/gateway.md)."
 
 
-def _store(path: Path | None) -> TokenStore:
-    return TokenStore.at_path(path or subdir("gateway") / "tokens.sqlite")
+def _database_url(db: str | None, config: Path | None) -> str:
+    if db:
+        return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
+    return GatewayConfig.load(config).storage.database_url()
+
+
+def _store(db: str | None, config: Path | None = None) -> TokenStore:
+    return TokenStore(_database_url(db, config))
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -40,47 +49,65 @@ def parse_duration(text: str) -> timedelta | None:
 
 @gateway_app.command("serve")
 def serve(
-    target: str = typer.Option(
-        "builtin:smollm2",
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+    target: str | None = typer.Option(
+        None,
         "--target",
         "-t",
-        help="Local model to serve: builtin:NAME or hf:PATH_OR_ID.",
+        help="Local model to serve: builtin:NAME or hf:PATH_OR_ID (overrides [model]).",
     ),
-    host: str = typer.Option(
-        "127.0.0.1", "--host", help="Interface to bind (loopback by default)."
+    host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default 8000)."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    max_batch_size: int | None = typer.Option(
+        None, "--max-batch-size", min=1, help="Requests per forward pass (1 turns batching off)."
     ),
-    port: int = typer.Option(8000, "--port", min=0, max=65535),
-    tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
-    max_batch_size: int = typer.Option(
-        16, "--max-batch-size", min=1, help="Requests per forward pass."
+    batch_wait_ms: float | None = typer.Option(
+        None, "--batch-wait-ms", min=0.0, help="How long a batch waits to fill."
     ),
-    batch_wait_ms: float = typer.Option(
-        5.0, "--batch-wait-ms", min=0.0, help="How long a batch waits to fill."
-    ),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
-    """Serve a local model behind OpenAI-compatible routes and tier-scoped tokens."""
-    from assay.gateway import create_app, serve_forever
-    from assay.gateway.backends import BatchingConfig, LocalBackend
-    from assay.models import load_target_model, parse_target
+    """Serve a model behind OpenAI-compatible and white-box routes, tier-scoped tokens,
+    quotas and a hash-chained request log."""
+    from assay.gateway import build_gateway, serve_forever
+    from assay.gateway._config import ModelConfig
 
-    spec = parse_target(target)
-    if not spec.is_local:
-        raise UsageError(f"gateway serve needs local weights (builtin: or hf:), got {spec}")
-    local = load_target_model(spec)
-    backend = LocalBackend(
-        local, BatchingConfig(max_batch_size=max_batch_size, max_wait_ms=batch_wait_ms)
+    settings = GatewayConfig.load(config)
+    if target is not None:
+        settings = settings.model_copy(
+            update={"model": ModelConfig(target=target), "upstream": None}
+        )
+    server = settings.server.model_copy(
+        update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     )
-    store = _store(tokens_db)
+    batching = settings.batching.model_copy(
+        update={
+            k: v
+            for k, v in {"max_batch_size": max_batch_size, "max_wait_ms": batch_wait_ms}.items()
+            if v is not None
+        }
+    )
+    storage = settings.storage.model_copy(
+        update={"database": _database_url(db, config)} if db else {}
+    )
+    settings = settings.model_copy(
+        update={"server": server, "batching": batching, "storage": storage}
+    )
+    gateway = build_gateway(settings)
     console = Console(stderr=True)
-    console.print(
-        f"serving [bold]{local.name}[/] ({local.fingerprint.digest[:23]}…) on http://{host}:{port}/v1"
-    )
-    if not store.list():
+    scheme = "https" if server.tls_certfile else "http"
+    console.print(f"serving {gateway.description} on {scheme}://{server.host}:{server.port}/v1")
+    if not gateway.tokens.list():
         console.print(
             "[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`"
         )
-    serve_forever(create_app(backend, store), host=host, port=port, log_level=log_level)
+    serve_forever(
+        gateway.app,
+        host=server.host,
+        port=server.port,
+        log_level=server.log_level,
+        tls_certfile=server.tls_certfile,
+        tls_keyfile=server.tls_keyfile,
+    )
 
 
 @token_app.command("issue")
@@ -97,21 +124,45 @@ def issue(
     expires_in: str = typer.Option(
         "30d", "--expires-in", help="Lifetime: 30d, 12h, 45m, 90s or never."
     ),
+    max_requests: int | None = typer.Option(None, "--max-requests", min=1, help="Quota: requests."),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Quota: prompt plus generated tokens."
+    ),
+    max_floats: int | None = typer.Option(
+        None, "--max-floats", min=1, help="Quota: floats returned (logprobs, activations, ...)."
+    ),
+    rate: int | None = typer.Option(None, "--rate", min=1, help="Rate limit: requests per minute."),
     label: str | None = typer.Option(None, "--label", help="A note for the token list."),
-    tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
     """Issue a token; the secret is printed once, alone on the last line of stdout."""
-    store = _store(tokens_db)
+    store = _store(db, config)
     info, secret = store.issue(
         tier=tier,
         engagement=engagement,
         models=model or [ALL_MODELS],
         expires_in=parse_duration(expires_in),
         label=label,
+        max_requests=max_requests,
+        max_tokens=max_tokens,
+        max_floats=max_floats,
+        rate_per_minute=rate,
     )
     expiry = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "never"
+    quotas = ", ".join(
+        f"{name}={value}"
+        for name, value in (
+            ("max_requests", max_requests),
+            ("max_tokens", max_tokens),
+            ("max_floats", max_floats),
+            ("rate", rate),
+        )
+        if value is not None
+    )
     typer.echo(
-        f"issued token {info.id}: tier={info.tier.value} engagement={info.engagement} models={','.join(info.models)} expires={expiry}"
+        f"issued token {info.id}: tier={info.tier.value} engagement={info.engagement} "
+        f"models={','.join(info.models)} expires={expiry}" + (f" {quotas}" if quotas else "")
     )
     typer.echo("the secret below is shown once; only its hash is stored")
     typer.echo(secret)
@@ -119,11 +170,23 @@ def issue(
 
 @token_app.command("list")
 def list_tokens(
-    tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
-    """List tokens (ids and grants, never secrets)."""
-    table = Table("id", "tier", "engagement", "models", "status", "expires", "label")
-    for t in _store(tokens_db).list():
+    """List tokens (ids, grants and usage; never secrets)."""
+    table = Table(
+        "id",
+        "tier",
+        "engagement",
+        "models",
+        "status",
+        "expires",
+        "requests",
+        "tokens",
+        "floats",
+        "label",
+    )
+    for t in _store(db, config).list():
         table.add_row(
             t.id,
             t.tier.value,
@@ -131,16 +194,109 @@ def list_tokens(
             ",".join(t.models),
             t.status(),
             t.expires_at.isoformat(timespec="seconds") if t.expires_at else "never",
+            _used(t.used_requests, t.max_requests),
+            _used(t.used_tokens, t.max_tokens),
+            _used(t.used_floats, t.max_floats),
             t.label or "",
         )
     Console().print(table)
 
 
+def _used(used: int, limit: int | None) -> str:
+    return f"{used}/{limit}" if limit is not None else str(used)
+
+
 @token_app.command("revoke")
 def revoke(
     token_id: str = typer.Argument(..., help="Token id (from `token list`)."),
-    tokens_db: Path | None = typer.Option(None, "--tokens-db", help=_TOKENS_HELP),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
     """Revoke a token; the gateway refuses it from the next request on."""
-    info = _store(tokens_db).revoke(token_id)
+    info = _store(db, config).revoke(token_id)
     typer.echo(f"revoked token {info.id} (engagement {info.engagement})")
+
+
+@log_app.command("verify")
+def log_verify(
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+) -> None:
+    """Walk the hash chain; exit 1 naming the first entry that was edited, deleted or moved."""
+    from assay.gateway import RequestLog
+
+    check = RequestLog(_store(db, config).engine).verify()
+    if not check.ok:
+        raise AssayError(f"request log broken at entry {check.first_bad_seq}: {check.problem}")
+    typer.echo(f"request log intact: {check.entries} entries, head {check.head}")
+
+
+@log_app.command("show")
+def log_show(
+    engagement: str | None = typer.Option(None, "--engagement", "-e", help="Only this engagement."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Most recent N entries."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+) -> None:
+    """Show recent entries (commitments only: the log never holds request bodies)."""
+    from assay.gateway import RequestLog
+
+    entries = list(RequestLog(_store(db, config).engine).entries(engagement))[-limit:]
+    table = Table(
+        "seq",
+        "at",
+        "token",
+        "engagement",
+        "route",
+        "model",
+        "tier",
+        "status",
+        "in",
+        "out",
+        "floats",
+    )
+    for e in entries:
+        table.add_row(
+            str(e.seq),
+            e.at[:19],
+            e.token_id,
+            e.engagement,
+            e.route,
+            e.model,
+            e.tier,
+            str(e.status),
+            str(e.prompt_tokens),
+            str(e.completion_tokens),
+            str(e.floats),
+        )
+    Console().print(table)
+
+
+@log_app.command("export")
+def log_export(
+    engagement: str = typer.Option(..., "--engagement", "-e", help="The engagement to export."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+) -> None:
+    """The engagement's entries (hashes and commitments), totals and the chain head,
+    signed with the gateway key: what an audit report carries."""
+    from assay.attest import load_or_create_key, sign_envelope
+    from assay.gateway import RequestLog
+
+    settings = GatewayConfig.load(config)
+    export = RequestLog(_store(db, config).engine).export(engagement)
+    if not export["chain"]["ok"]:
+        raise AssayError("the request log is broken; run `assay gateway log verify` to see where")
+    key = load_or_create_key(settings.signing.key)
+    payload = json.dumps(export, sort_keys=True, separators=(",", ":")).encode()
+    envelope = sign_envelope(payload, [key], payload_type="application/vnd.assay.gateway-log+json")
+    text = json.dumps(envelope, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(
+            f"exported {export['totals']['requests']} entries of {engagement} (head {export['chain']['head']}) to {out}",
+            err=True,
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -68,6 +69,24 @@ class BackgroundServer:
         self.stop()
 
 
-def serve_forever(app: FastAPI, *, host: str, port: int, log_level: str = "info") -> None:
+def serve_forever(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    tls_certfile: Path | None = None,
+    tls_keyfile: Path | None = None,
+) -> None:
     """Serve in the foreground until interrupted (Ctrl-C stops gracefully)."""
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+    if (tls_certfile is None) != (tls_keyfile is None):
+        raise AssayError("TLS needs both tls_certfile and tls_keyfile")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        ssl_certfile=str(tls_certfile) if tls_certfile else None,
+        ssl_keyfile=str(tls_keyfile) if tls_keyfile else None,
+    )

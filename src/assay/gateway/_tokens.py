@@ -1,8 +1,13 @@
-"""Bearer tokens scoped to an engagement, a tier and models; stored only as hashes.
+"""Bearer tokens scoped to an engagement, a tier, models and quotas; stored only as hashes.
 
 A token reads ``asy_<id>_<secret>``. The id is public (it names the token in logs
 and in ``token list``); the store keeps only ``sha256(token)`` and compares it in
 constant time, so a leaked database grants nothing.
+
+Quotas hold under concurrency: a request first *reserves* its worst case (one
+request, prompt plus maximum new tokens, the most floats it could return) in one
+conditional UPDATE, then *settles* the actual usage. Two requests can never both
+take the last unit of a quota, whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -15,34 +20,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, String, create_engine, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.orm import Session
 
 from assay._util.errors import UsageError
+from assay.gateway._db import TokenRow, aware, open_database, utcnow
 from assay.gateway._tiers import Tier
 
 TOKEN_PREFIX = "asy"
 ALL_MODELS = "*"
 
 
-class _Base(DeclarativeBase):
-    pass
+@dataclass(frozen=True)
+class Usage:
+    """Counters of one token: what it used, what is reserved in flight, its limits."""
 
-
-class _TokenRow(_Base):
-    __tablename__ = "gateway_tokens"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    tier: Mapped[str] = mapped_column(String(16))
-    engagement: Mapped[str] = mapped_column(String(200))
-    models: Mapped[list[str]] = mapped_column(JSON)
-    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    requests: int
+    tokens: int
+    floats: int
+    max_requests: int | None
+    max_tokens: int | None
+    max_floats: int | None
 
 
 @dataclass(frozen=True)
@@ -57,15 +56,25 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    max_floats: int | None = None
+    rate_per_minute: int | None = None
+    used_requests: int = 0
+    used_tokens: int = 0
+    used_floats: int = 0
 
     def allows_model(self, model: str) -> bool:
-        return ALL_MODELS in self.models or model in self.models
+        """Base models by name; a variant ``MODEL@ADAPTER`` when its base is allowed
+        (whose engagement owns the adapter is checked where adapters are served)."""
+        base = model.split("@", 1)[0]
+        return ALL_MODELS in self.models or model in self.models or base in self.models
 
     def status(self, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_at is not None and _aware(self.expires_at) <= now:
+        if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
 
@@ -74,22 +83,25 @@ class TokenRejected(Exception):
     """The presented token is unknown, malformed, expired or revoked."""
 
 
-class TokenStore:
-    """Issue, verify, list and revoke gateway tokens (SQLite file or any SQLAlchemy URL)."""
+class QuotaExceeded(Exception):
+    """A reservation would take a token over one of its quotas."""
 
-    def __init__(self, url: str) -> None:
-        if url == "sqlite://":
-            engine = create_engine(
-                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-        else:
-            engine = create_engine(url)
-        self._engine: Engine = engine
-        _Base.metadata.create_all(engine)
+    def __init__(self, which: str, usage: Usage) -> None:
+        super().__init__(which)
+        self.which = which
+        self.usage = usage
+
+
+class TokenStore:
+    """Issue, verify, list, revoke tokens; reserve and settle their quotas."""
+
+    def __init__(self, url_or_engine: str | Engine) -> None:
+        self.engine = (
+            open_database(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        )
 
     @classmethod
     def at_path(cls, path: Path) -> TokenStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
         return cls(f"sqlite:///{path}")
 
     @classmethod
@@ -104,14 +116,26 @@ class TokenStore:
         models: Sequence[str] = (ALL_MODELS,),
         expires_in: timedelta | None = None,
         label: str | None = None,
+        max_requests: int | None = None,
+        max_tokens: int | None = None,
+        max_floats: int | None = None,
+        rate_per_minute: int | None = None,
     ) -> tuple[TokenInfo, str]:
         """Create a token; returns its description and the secret (shown once)."""
         if not engagement.strip():
             raise UsageError("a token needs an engagement name", hint="pass --engagement NAME")
+        for name, value in (
+            ("max requests", max_requests),
+            ("max tokens", max_tokens),
+            ("max floats", max_floats),
+            ("rate", rate_per_minute),
+        ):
+            if value is not None and value < 1:
+                raise UsageError(f"{name} must be at least 1, got {value}")
         token_id = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
-        now = datetime.now(UTC)
-        row = _TokenRow(
+        now = utcnow()
+        row = TokenRow(
             id=token_id,
             secret_hash=_hash(secret),
             tier=tier.value,
@@ -121,8 +145,18 @@ class TokenStore:
             created_at=now,
             expires_at=now + expires_in if expires_in is not None else None,
             revoked_at=None,
+            max_requests=max_requests,
+            max_tokens=max_tokens,
+            max_floats=max_floats,
+            rate_per_minute=rate_per_minute,
+            used_requests=0,
+            used_tokens=0,
+            used_floats=0,
+            reserved_requests=0,
+            reserved_tokens=0,
+            reserved_floats=0,
         )
-        with Session(self._engine) as session, session.begin():
+        with Session(self.engine) as session, session.begin():
             session.add(row)
             info = _info(row)
         return info, secret
@@ -132,8 +166,8 @@ class TokenStore:
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise TokenRejected("malformed token: expected asy_<id>_<secret>")
-        with Session(self._engine) as session:
-            row = session.get(_TokenRow, parts[1])
+        with Session(self.engine) as session:
+            row = session.get(TokenRow, parts[1])
             # Compare even for unknown ids so timing does not reveal which ids exist.
             expected = row.secret_hash if row is not None else _hash("unknown")
             if not hmac.compare_digest(expected, _hash(presented)) or row is None:
@@ -144,40 +178,143 @@ class TokenStore:
             raise TokenRejected(f"token {info.id} is {status}")
         return info
 
-    def list(self) -> list[TokenInfo]:
-        with Session(self._engine) as session:
-            rows = session.scalars(select(_TokenRow).order_by(_TokenRow.created_at)).all()
-            return [_info(r) for r in rows]
+    def get(self, token_id: str) -> TokenInfo:
+        with Session(self.engine) as session:
+            row = session.get(TokenRow, token_id)
+            if row is None:
+                raise UsageError(
+                    f"no token with id {token_id!r}", hint="see `assay gateway token list`"
+                )
+            return _info(row)
+
+    def list(self, engagement: str | None = None) -> list[TokenInfo]:
+        with Session(self.engine) as session:
+            query = select(TokenRow).order_by(TokenRow.created_at)
+            if engagement is not None:
+                query = query.where(TokenRow.engagement == engagement)
+            return [_info(r) for r in session.scalars(query).all()]
 
     def revoke(self, token_id: str) -> TokenInfo:
-        with Session(self._engine) as session, session.begin():
-            row = session.get(_TokenRow, token_id)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(TokenRow, token_id)
             if row is None:
                 raise UsageError(
                     f"no token with id {token_id!r}", hint="see `assay gateway token list`"
                 )
             if row.revoked_at is None:
-                row.revoked_at = datetime.now(UTC)
+                row.revoked_at = utcnow()
             return _info(row)
+
+    # ---- quotas -------------------------------------------------------------------
+
+    def reserve(self, token_id: str, *, requests: int, tokens: int, floats: int) -> Usage:
+        """Atomically reserve capacity, or raise :class:`QuotaExceeded` naming the quota."""
+        t = TokenRow
+        statement = (
+            update(t)
+            .where(t.id == token_id)
+            .where(
+                or_(
+                    t.max_requests.is_(None),
+                    t.used_requests + t.reserved_requests + requests <= t.max_requests,
+                )
+            )
+            .where(
+                or_(
+                    t.max_tokens.is_(None),
+                    t.used_tokens + t.reserved_tokens + tokens <= t.max_tokens,
+                )
+            )
+            .where(
+                or_(
+                    t.max_floats.is_(None),
+                    t.used_floats + t.reserved_floats + floats <= t.max_floats,
+                )
+            )
+            .values(
+                reserved_requests=t.reserved_requests + requests,
+                reserved_tokens=t.reserved_tokens + tokens,
+                reserved_floats=t.reserved_floats + floats,
+            )
+        )
+        with self.engine.begin() as connection:
+            changed = connection.execute(statement).rowcount
+        usage = self.usage(token_id)
+        if changed != 1:
+            raise QuotaExceeded(_exceeded(usage, requests, tokens, floats), usage)
+        return usage
+
+    def settle(
+        self,
+        token_id: str,
+        *,
+        reserved: tuple[int, int, int],
+        used: tuple[int, int, int],
+    ) -> Usage:
+        """Release a reservation and record what was actually used (never more than reserved)."""
+        r_req, r_tok, r_flt = reserved
+        u_req, u_tok, u_flt = (min(u, r) for u, r in zip(used, reserved, strict=True))
+        t = TokenRow
+        statement = (
+            update(t)
+            .where(t.id == token_id)
+            .values(
+                reserved_requests=t.reserved_requests - r_req,
+                reserved_tokens=t.reserved_tokens - r_tok,
+                reserved_floats=t.reserved_floats - r_flt,
+                used_requests=t.used_requests + u_req,
+                used_tokens=t.used_tokens + u_tok,
+                used_floats=t.used_floats + u_flt,
+            )
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+        return self.usage(token_id)
+
+    def usage(self, token_id: str) -> Usage:
+        with Session(self.engine) as session:
+            row = session.get(TokenRow, token_id)
+            if row is None:
+                raise UsageError(f"no token with id {token_id!r}")
+            return Usage(
+                requests=row.used_requests,
+                tokens=row.used_tokens,
+                floats=row.used_floats,
+                max_requests=row.max_requests,
+                max_tokens=row.max_tokens,
+                max_floats=row.max_floats,
+            )
+
+
+def _exceeded(usage: Usage, requests: int, tokens: int, floats: int) -> str:
+    if usage.max_requests is not None and usage.requests + requests > usage.max_requests:
+        return "requests"
+    if usage.max_tokens is not None and usage.tokens + tokens > usage.max_tokens:
+        return "tokens"
+    if usage.max_floats is not None and usage.floats + floats > usage.max_floats:
+        return "floats"
+    return "concurrent reservations"
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _info(row: _TokenRow) -> TokenInfo:
+def _info(row: TokenRow) -> TokenInfo:
     return TokenInfo(
         id=row.id,
         tier=Tier(row.tier),
         engagement=row.engagement,
         models=tuple(row.models),
         label=row.label,
-        created_at=_aware(row.created_at),
-        expires_at=_aware(row.expires_at) if row.expires_at else None,
-        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+        created_at=aware(row.created_at),
+        expires_at=aware(row.expires_at) if row.expires_at else None,
+        revoked_at=aware(row.revoked_at) if row.revoked_at else None,
+        max_requests=row.max_requests,
+        max_tokens=row.max_tokens,
+        max_floats=row.max_floats,
+        rate_per_minute=row.rate_per_minute,
+        used_requests=row.used_requests or 0,
+        used_tokens=row.used_tokens or 0,
+        used_floats=row.used_floats or 0,
     )

@@ -15,7 +15,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from assay.gateway._errors import bad_request
+from assay.gateway._errors import GatewayError, bad_request
+from assay.gateway._metering import Meter
 from assay.gateway._protocol import (
     AssistantMessage,
     ChatChoice,
@@ -37,6 +38,7 @@ from assay.gateway._protocol import (
     Usage,
 )
 from assay.gateway._tiers import Tier
+from assay.gateway._tokens import TokenInfo
 
 Reply = Callable[[Sequence[ChatMessage]], str]
 NextToken = Callable[[str], dict[str, float]]
@@ -80,17 +82,30 @@ class ScriptedBackend:
         self.logprobs = logprobs  # False: ignore logprob requests, as some APIs silently do
         self.requests: list[str] = []
 
-    def model_cards(self) -> list[ModelCard]:
+    def model_cards(self, token: TokenInfo | None = None) -> list[ModelCard]:
         return [ModelCard(id=self.name, created=0, max_model_len=8192)]
 
     def serves(self, model: str) -> bool:
         return model == self.name
 
+    def resolve(self, model: str, token: TokenInfo) -> str | None:
+        if "@" in model:
+            raise GatewayError(
+                404, f"model {model!r} is not served here", code="model_not_found", param="model"
+            )
+        return None
+
+    async def startup(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None
 
-    async def chat(self, request: ChatCompletionRequest) -> ChatCompletionResponse:
+    async def chat(
+        self, request: ChatCompletionRequest, meter: Meter, adapter: str | None = None
+    ) -> ChatCompletionResponse:
         self.requests.append("chat")
+        meter.reserve(tokens=sum(len(_pieces(m.text())) for m in request.messages) + 1024, floats=0)
         text = self.reply(request.messages)
         if request.max_tokens or request.max_completion_tokens:
             limit = request.max_completion_tokens or request.max_tokens or 0
@@ -109,6 +124,7 @@ class ScriptedBackend:
             logprobs = ChatChoiceLogprobs(content=content)
         prompt_tokens = sum(len(_pieces(m.text())) for m in request.messages)
         completion_tokens = len(_pieces(text))
+        meter.record(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         return ChatCompletionResponse(
             id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
@@ -128,11 +144,14 @@ class ScriptedBackend:
             ),
         )
 
-    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+    async def complete(
+        self, request: CompletionRequest, meter: Meter, adapter: str | None = None
+    ) -> CompletionResponse:
         self.requests.append("completion")
         if not isinstance(request.prompt, str):
             raise bad_request("scripted targets take string prompts only", param="prompt")
         prompt = request.prompt
+        meter.reserve(tokens=len(_pieces(prompt)) + 1024, floats=21)
         logprobs = None
         if self.next_token is not None and request.max_tokens >= 1:
             distribution = _normalised(self.next_token(prompt))

@@ -9,6 +9,7 @@ from assay.gateway.backends._engine import (
     TokenLogprob,
 )
 from assay.gateway.backends._local import BatchingConfig, LocalBackend
+from assay.gateway.backends._upstream import UpstreamBackend
 
 __all__ = [
     "BatchStats",
@@ -20,4 +21,5 @@ __all__ = [
     "MicroBatcher",
     "PositionLogprobs",
     "TokenLogprob",
+    "UpstreamBackend",
 ]

@@ -14,8 +14,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from assay.gateway.backends._engine import GenerationRequest, GenerationResult
+
+T = TypeVar("T")
 
 RunBatch = Callable[
     [Sequence[GenerationRequest], Callable[[int, GenerationResult], None]],
@@ -65,6 +68,12 @@ class MicroBatcher:
         assert self._wake is not None
         self._wake.set()
         return await future
+
+    async def run_exclusive(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the model thread; it waits for the running batch and blocks
+        the next one, so nothing else touches the model meanwhile."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
 
     async def aclose(self) -> None:
         if self._worker is not None:

@@ -20,6 +20,9 @@ from typing import Any, Literal
 
 import torch
 
+from assay.gateway.whitebox._hooks import ModelLayout, hooked, is_peft, layout_of
+from assay.gateway.whitebox._interventions import Intervention
+
 FinishReason = Literal["stop", "length"]
 
 _GREEDY_BELOW = 1e-5
@@ -59,6 +62,8 @@ class GenerationRequest:
     stop: Sequence[str] = ()
     logprobs: int | None = None
     prompt_logprobs: int | None = None
+    interventions: tuple[Intervention, ...] = ()
+    adapter: str | None = None  # a LoRA adapter loaded on a peft-wrapped model
 
 
 @dataclass
@@ -144,6 +149,22 @@ class Engine:
         self.eos_ids: frozenset[int] = frozenset(_eos_ids(model, tokenizer))
         self.device = next(model.parameters()).device
         self._default_generator = torch.Generator(device="cpu").manual_seed(0)
+        self._layout: ModelLayout | None = None
+        # state the intervention hooks read during a forward pass
+        self._batch: list[GenerationRequest] = []
+        self._rows: list[int] = []
+        self._phase: Literal["prefill", "decode"] = "prefill"
+
+    @property
+    def layout(self) -> ModelLayout:
+        if self._layout is None:
+            self._layout = layout_of(self.model)
+        return self._layout
+
+    def set_model(self, model: Any) -> None:
+        """Serve ``model`` from now on (a peft wrapper around the same weights)."""
+        self.model = model
+        self._layout = None
 
     @property
     def context_length(self) -> int:
@@ -160,8 +181,35 @@ class Engine:
         on_done: Callable[[int, GenerationResult], None] | None = None,
     ) -> list[GenerationResult]:
         """Run a batch; ``on_done(i, result)`` fires as soon as row ``i`` is finished."""
+        batch = list(requests)
+        hooks = sorted({iv.hook for r in batch for iv in r.interventions})
         with torch.inference_mode():
-            return self._run(list(requests), on_done or (lambda _i, _r: None))
+            if not hooks:
+                return self._run(batch, on_done or (lambda _i, _r: None))
+            self._batch = batch
+            try:
+                with hooked(self.layout, hooks, self._edit):
+                    return self._run(batch, on_done or (lambda _i, _r: None))
+            finally:
+                self._batch = []
+
+    def _edit(self, name: str, hidden: torch.Tensor) -> torch.Tensor:
+        """Apply each row's interventions at hook ``name`` (``hidden``: [rows, seq, width])."""
+        changed = hidden
+        for b, i in enumerate(self._rows):
+            for iv in self._batch[i].interventions:
+                if iv.hook == name and iv.applies(self._phase):
+                    if changed is hidden:
+                        changed = hidden.clone()
+                    changed[b] = iv.apply(hidden[b])
+        return changed
+
+    def _forward(self, rows: list[int], requests: list[GenerationRequest], **kwargs: Any) -> Any:
+        self._rows = rows
+        if is_peft(self.model):
+            # always explicit: peft would otherwise apply whichever adapter is active
+            kwargs["adapter_names"] = [requests[i].adapter or "__base__" for i in rows]
+        return self.model(**kwargs)
 
     def _run(
         self,
@@ -187,7 +235,10 @@ class Engine:
                 mask[i, width - lengths[i] :] = True
             keep = mask
         decoding = any(r.max_new_tokens > 1 for r in requests)
-        out = self.model(
+        self._phase = "prefill"
+        out = self._forward(
+            list(range(batch)),
+            requests,
             input_ids=input_ids.to(self.device),
             attention_mask=attention.to(self.device),
             position_ids=positions.to(self.device),
@@ -238,9 +289,12 @@ class Engine:
             cache.batch_select_indices(rows.to(self.device))
         attention = attention[rows]
         next_position = positions[rows, -1] + 1
+        self._phase = "decode"
         while active:
             attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long)], 1)
-            step = self.model(
+            step = self._forward(
+                active,
+                requests,
                 input_ids=torch.tensor(next_tokens, dtype=torch.long)[:, None].to(self.device),
                 attention_mask=attention.to(self.device),
                 position_ids=next_position[:, None].to(self.device),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
 
 from assay.gateway._errors import GatewayError, bad_request
+from assay.gateway._metering import Meter
 from assay.gateway._protocol import (
     AssistantMessage,
     ChatChoice,
@@ -32,6 +37,7 @@ from assay.gateway._protocol import (
     VllmPromptLogprob,
 )
 from assay.gateway._tiers import Tier
+from assay.gateway._tokens import TokenInfo
 from assay.gateway.backends._batcher import MicroBatcher
 from assay.gateway.backends._engine import (
     Engine,
@@ -39,7 +45,30 @@ from assay.gateway.backends._engine import (
     GenerationResult,
     PositionLogprobs,
 )
+from assay.gateway.whitebox import _ops as ops
+from assay.gateway.whitebox._finetune import FineTuneManager
+from assay.gateway.whitebox._hooks import adapter_scope, check_point
+from assay.gateway.whitebox._interventions import Intervention
+from assay.gateway.whitebox._protocol import (
+    ActivationBlock,
+    ActivationsRequest,
+    ActivationsResponse,
+    FineTuneJob,
+    FineTuneRequest,
+    GeneratedToken,
+    GradientRequest,
+    GradientResponse,
+    InterventionGenerateRequest,
+    InterventionGenerateResponse,
+    ProbeResponse,
+    ProbeScoreRequest,
+    ProbeScoreResponse,
+    ProbeTrainRequest,
+    TextInput,
+)
 from assay.models import LocalModel
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,9 @@ class BatchingConfig:
     max_wait_ms: float = 5.0
     max_batch_tokens: int = 32768
     default_max_tokens: int = 512
+    max_new_tokens: int = 4096
+    max_prompt_tokens: int | None = None  # default: the model's context length
+    max_floats_per_request: int = 50_000_000
 
 
 class LocalBackend:
@@ -70,16 +102,56 @@ class LocalBackend:
             max_batch_tokens=self.batching.max_batch_tokens,
         )
         self._created = int(time.time())
+        self.fine_tuning: FineTuneManager | None = None
+        self._probes: dict[str, ops.Probe] = {}
+
+    def enable_fine_tuning(
+        self, db: Any, adapters_dir: Path, *, max_examples: int = 2000
+    ) -> FineTuneManager:
+        """Allow LoRA jobs, with adapters under ``adapters_dir`` and jobs in ``db``."""
+        self.fine_tuning = FineTuneManager(
+            engine=db,
+            adapters_dir=adapters_dir,
+            base_name=self.name,
+            tokenizer=self.tokenizer,
+            get_model=lambda: self.engine.model,
+            set_model=self.engine.set_model,
+            run_on_model=self.run_on_model,
+            max_examples=max_examples,
+        )
+        return self.fine_tuning
+
+    async def startup(self) -> None:
+        if self.fine_tuning is not None:
+            await self.fine_tuning.load_saved()
+
+    async def run_on_model(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the model thread, between batches, never alongside one."""
+        return await self.batcher.run_exclusive(fn)
 
     # ---- discovery -----------------------------------------------------------
 
-    def model_cards(self) -> list[ModelCard]:
+    def model_cards(self, token: TokenInfo | None = None) -> list[ModelCard]:
+        names = [self.name]
+        if token is not None and self.fine_tuning is not None:
+            names += self.fine_tuning.variants(token.engagement)
         return [
-            ModelCard(id=self.name, created=self._created, max_model_len=self.engine.context_length)
+            ModelCard(id=n, created=self._created, max_model_len=self.engine.context_length)
+            for n in names
         ]
 
     def serves(self, model: str) -> bool:
-        return model == self.name
+        return model.split("@", 1)[0] == self.name
+
+    def resolve(self, model: str, token: TokenInfo) -> str | None:
+        """The adapter behind ``model`` for this token (``None``: the base model)."""
+        if "@" not in model:
+            return None
+        if self.fine_tuning is None:
+            raise GatewayError(
+                404, f"model {model!r} is not served here", code="model_not_found", param="model"
+            )
+        return self.fine_tuning.resolve(model, token.engagement)
 
     async def aclose(self) -> None:
         await self.batcher.aclose()
@@ -141,13 +213,20 @@ class LocalBackend:
 
     # ---- generation ----------------------------------------------------------
 
-    async def chat(self, request: ChatCompletionRequest) -> ChatCompletionResponse:
+    async def chat(
+        self, request: ChatCompletionRequest, meter: Meter, adapter: str | None = None
+    ) -> ChatCompletionResponse:
         if request.tools:
             raise bad_request("tool calling is not supported by this gateway", param="tools")
         prompt_ids = self.chat_prompt_ids(request.messages)
         max_new = request.max_completion_tokens or request.max_tokens
         max_new = self._budget(prompt_ids, max_new, "max_tokens")
         top_k = request.top_logprobs or 0
+        wants = request.logprobs or request.top_logprobs is not None
+        float_bound = request.n * max_new * (1 + top_k) if wants else 0
+        if request.prompt_logprobs is not None:
+            float_bound += (len(prompt_ids) - 1) * (1 + request.prompt_logprobs)
+        meter.reserve(tokens=len(prompt_ids) + request.n * max_new, floats=float_bound)
         rows = [
             GenerationRequest(
                 prompt_ids=prompt_ids,
@@ -156,12 +235,18 @@ class LocalBackend:
                 top_p=1.0 if request.top_p is None else request.top_p,
                 seed=None if request.seed is None else request.seed + j,
                 stop=request.stop_list(),
-                logprobs=top_k if (request.logprobs or request.top_logprobs is not None) else None,
+                logprobs=top_k if wants else None,
                 prompt_logprobs=request.prompt_logprobs if j == 0 else None,
+                adapter=adapter,
             )
             for j in range(request.n)
         ]
         results = await self._run_all(rows)
+        meter.record(
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=sum(len(r.output_ids) for r in results),
+            floats=sum(_floats(r) for r in results),
+        )
         choices = []
         for j, result in enumerate(results):
             logprobs = None
@@ -188,7 +273,9 @@ class LocalBackend:
             else None,
         )
 
-    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+    async def complete(
+        self, request: CompletionRequest, meter: Meter, adapter: str | None = None
+    ) -> CompletionResponse:
         if request.suffix:
             raise bad_request("'suffix' (fill-in-the-middle) is not supported", param="suffix")
         prompts = self._prompt_ids(request.prompt)
@@ -212,9 +299,24 @@ class LocalBackend:
                         stop=request.stop_list(),
                         logprobs=request.logprobs,
                         prompt_logprobs=prompt_k,
+                        adapter=adapter,
                     )
                 )
+        token_bound = sum(len(r.prompt_ids) + r.max_new_tokens for r in rows)
+        float_bound = sum(
+            r.max_new_tokens * (1 + (r.logprobs or 0)) * (r.logprobs is not None)
+            + (len(r.prompt_ids) - 1)
+            * (1 + (r.prompt_logprobs or 0))
+            * (r.prompt_logprobs is not None)
+            for r in rows
+        )
+        meter.reserve(tokens=token_bound, floats=float_bound)
         results = await self._run_all(rows)
+        meter.record(
+            prompt_tokens=sum(len(r.prompt_ids) for r in rows),
+            completion_tokens=sum(len(r.output_ids) for r in results),
+            floats=sum(_floats(r) for r in results),
+        )
         choices = []
         for index, (row, result) in enumerate(zip(rows, results, strict=True)):
             prompt_text = str(self.tokenizer.decode(row.prompt_ids)) if request.echo else ""
@@ -245,11 +347,304 @@ class LocalBackend:
             ),
         )
 
+    # ---- white-box operations ------------------------------------------------------
+
+    def _input_ids(self, item: TextInput) -> list[int]:
+        if item.messages is not None:
+            ids = self.chat_prompt_ids(item.messages)
+        else:
+            assert item.text is not None
+            ids = self._encode(item.text)
+        if not ids:
+            raise bad_request("an input encodes to zero tokens", param="inputs")
+        self._budget(ids, 0, "inputs", allow_zero=True)
+        return ids
+
+    def _check_floats(self, bound: int, param: str) -> None:
+        if bound > self.batching.max_floats_per_request:
+            raise bad_request(
+                f"this request could return {bound} floats; the limit per request is "
+                f"{self.batching.max_floats_per_request}: ask for fewer inputs, hook points or positions",
+                param=param,
+            )
+
+    async def activations(
+        self, request: ActivationsRequest, meter: Meter, adapter: str | None
+    ) -> ActivationsResponse:
+        layout = self.engine.layout
+        for name in request.hook_points:
+            check_point(layout, name)
+        prompts = [self._input_ids(i) for i in request.inputs]
+        width = layout.hidden_size
+        per = [len(p) if request.positions == "all" else 1 for p in prompts]
+        bound = sum(per) * len(request.hook_points) * width
+        self._check_floats(bound, "inputs")
+        meter.reserve(tokens=sum(len(p) for p in prompts), floats=bound)
+
+        def work() -> list[dict[str, torch.Tensor]]:
+            with adapter_scope(self.engine.model, adapter):
+                return ops.capture(
+                    self.engine.model,
+                    layout,
+                    prompts,
+                    request.hook_points,
+                    request.positions,
+                    self.engine.pad_id,
+                )
+
+        captured = await self.run_on_model(work)
+        blocks = []
+        floats = 0
+        for index, row in enumerate(captured):
+            for name in request.hook_points:
+                tensor = row[name]
+                floats += tensor.numel()
+                blocks.append(
+                    ActivationBlock(
+                        input_index=index,
+                        hook_point=name,
+                        shape=list(tensor.shape),
+                        values=ops.encode(tensor, request.encoding),
+                    )
+                )
+        meter.record(prompt_tokens=sum(len(p) for p in prompts), floats=floats)
+        return ActivationsResponse(
+            model=request.model, hidden_size=width, data=blocks, floats=floats
+        )
+
+    async def intervene(
+        self, request: InterventionGenerateRequest, meter: Meter, adapter: str | None
+    ) -> InterventionGenerateResponse:
+        layout = self.engine.layout
+        interventions = []
+        for spec in request.interventions:
+            check_point(layout, spec.hook_point)
+            if len(spec.vector) != layout.hidden_size:
+                raise bad_request(
+                    f"intervention vectors need {layout.hidden_size} values (the model width), got {len(spec.vector)}",
+                    param="interventions",
+                )
+            vector = torch.tensor(spec.vector, dtype=torch.float32)
+            if not torch.isfinite(vector).all():
+                raise bad_request(
+                    "intervention vectors must be finite numbers", param="interventions"
+                )
+            if spec.op == "ablate" and float(vector.norm()) == 0.0:
+                raise bad_request("cannot ablate a zero direction", param="interventions")
+            interventions.append(
+                Intervention(spec.hook_point, spec.op, vector, spec.scale, spec.positions)
+            )
+        prompt = self._input_ids(request.input)
+        max_new = self._budget(prompt, request.max_tokens, "max_tokens")
+        k = request.logprobs
+        meter.reserve(
+            tokens=len(prompt) + max_new, floats=max_new * (1 + k) if k is not None else 0
+        )
+        row = GenerationRequest(
+            prompt_ids=prompt,
+            max_new_tokens=max_new,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            seed=request.seed,
+            stop=request.stop,
+            logprobs=k,
+            interventions=tuple(interventions),
+            adapter=adapter,
+        )
+        result = (await self._run_all([row]))[0]
+        floats = _floats(result)
+        meter.record(
+            prompt_tokens=len(prompt), completion_tokens=len(result.output_ids), floats=floats
+        )
+        texts = self.engine.token_texts
+        tokens = (
+            [
+                GeneratedToken(token=texts.text_of(p.token_id), logprob=p.logprob)
+                for p in result.output_logprobs or []
+            ]
+            if k is not None
+            else None
+        )
+        return InterventionGenerateResponse(
+            model=request.model,
+            text=result.text,
+            finish_reason=result.finish_reason,
+            prompt_tokens=len(prompt),
+            completion_tokens=len(result.output_ids),
+            tokens=tokens,
+            floats=floats,
+        )
+
+    async def gradient(
+        self, request: GradientRequest, meter: Meter, adapter: str | None
+    ) -> GradientResponse:
+        layout = self.engine.layout
+        input_ids = self._input_ids(request.input)
+        target_ids = list(self.tokenizer(request.target, add_special_tokens=False)["input_ids"])
+        if not target_ids:
+            raise bad_request("the target encodes to zero tokens", param="target")
+        self._budget(input_ids + target_ids, 0, "target", allow_zero=True)
+        positions = (
+            request.positions if request.positions is not None else list(range(len(input_ids)))
+        )
+        if any(not 0 <= p < len(input_ids) for p in positions) or not positions:
+            raise bad_request(f"positions must lie in 0..{len(input_ids) - 1}", param="positions")
+        per_position = {"embedding_grad": layout.hidden_size, "norm": 1, "token_candidates": 0}[
+            request.output
+        ]
+        bound = 1 + len(positions) * per_position
+        self._check_floats(bound, "positions")
+        meter.reserve(tokens=len(input_ids) + len(target_ids), floats=bound)
+
+        def work() -> tuple[ops.GradientResult, list[list[int]] | None]:
+            with adapter_scope(self.engine.model, adapter):
+                result = ops.input_gradient(
+                    self.engine.model, layout, input_ids, target_ids, positions
+                )
+            candidates = (
+                ops.token_candidates(result, request.top_k)
+                if request.output == "token_candidates"
+                else None
+            )
+            return result, candidates
+
+        result, candidates = await self.run_on_model(work)
+        values: list[float] | str | None = None
+        shape: list[int] | None = None
+        if request.output == "embedding_grad":
+            values, shape = ops.encode(result.grad, request.encoding), list(result.grad.shape)
+        elif request.output == "norm":
+            norms = result.grad.norm(dim=-1)
+            values, shape = ops.encode(norms, request.encoding), list(norms.shape)
+        meter.record(prompt_tokens=len(input_ids) + len(target_ids), floats=bound)
+        return GradientResponse(
+            model=request.model,
+            input_tokens=input_ids,
+            target_tokens=target_ids,
+            target_logprob=result.target_logprob,
+            positions=positions,
+            shape=shape,
+            values=values,
+            candidates=candidates,
+            floats=bound,
+        )
+
+    async def train_probe(
+        self, request: ProbeTrainRequest, meter: Meter, token: TokenInfo, adapter: str | None
+    ) -> ProbeResponse:
+        layout = self.engine.layout
+        check_point(layout, request.hook_point)
+        train = [self._input_ids(TextInput(text=e.text)) for e in request.train]
+        test = [self._input_ids(TextInput(text=e.text)) for e in request.test]
+        if len({e.label for e in request.train}) < 2:
+            raise bad_request("the training examples need both labels, 0 and 1", param="train")
+        bound = len(test) + (layout.hidden_size + 1 if request.return_weights else 0) + 2
+        meter.reserve(tokens=sum(map(len, train)) + sum(map(len, test)), floats=bound)
+
+        def work() -> ops.Probe:
+            with adapter_scope(self.engine.model, adapter):
+                features = ops.capture(
+                    self.engine.model,
+                    layout,
+                    train + test,
+                    [request.hook_point],
+                    request.position,
+                    self.engine.pad_id,
+                )
+            x = torch.stack([f[request.hook_point] for f in features])
+            y = torch.tensor([e.label for e in request.train])
+            weights, bias = ops.train_probe(x[: len(train)], y, request.l2, request.max_iter)
+            probe = ops.Probe(
+                ops.new_probe_id(),
+                token.engagement,
+                request.model,
+                request.hook_point,
+                request.position,
+                weights,
+                bias,
+            )
+            probe_features[probe.id] = x
+            return probe
+
+        probe_features: dict[str, torch.Tensor] = {}
+        probe = await self.run_on_model(work)
+        self._probes[probe.id] = probe
+        x = probe_features[probe.id]
+        scores = probe.scores(x)
+        y_train = torch.tensor([e.label for e in request.train])
+        y_test = torch.tensor([e.label for e in request.test])
+        test_scores = scores[len(train) :]
+        meter.record(prompt_tokens=sum(map(len, train)) + sum(map(len, test)), floats=bound)
+        return ProbeResponse(
+            id=probe.id,
+            model=request.model,
+            hook_point=request.hook_point,
+            position=request.position,
+            train_accuracy=ops.accuracy(scores[: len(train)], y_train),
+            test_accuracy=ops.accuracy(test_scores, y_test) if test else None,
+            test_scores=[float(v) for v in test_scores],
+            weights=[float(v) for v in probe.weights] if request.return_weights else None,
+            bias=probe.bias if request.return_weights else None,
+            floats=bound,
+        )
+
+    async def score_probe(
+        self, probe_id: str, request: ProbeScoreRequest, meter: Meter, token: TokenInfo
+    ) -> ProbeScoreResponse:
+        probe = self._probes.get(probe_id)
+        if probe is None or probe.engagement != token.engagement:
+            raise GatewayError(404, f"no probe {probe_id!r}", code="probe_not_found")
+        prompts = [self._input_ids(TextInput(text=t)) for t in request.texts]
+        meter.reserve(tokens=sum(map(len, prompts)), floats=len(prompts))
+        layout = self.engine.layout
+
+        def work() -> list[dict[str, torch.Tensor]]:
+            with adapter_scope(self.engine.model, None):
+                return ops.capture(
+                    self.engine.model,
+                    layout,
+                    prompts,
+                    [probe.hook_point],
+                    probe.position,
+                    self.engine.pad_id,
+                )
+
+        features = await self.run_on_model(work)
+        scores = probe.scores(torch.stack([f[probe.hook_point] for f in features]))
+        meter.record(prompt_tokens=sum(map(len, prompts)), floats=len(prompts))
+        return ProbeScoreResponse(
+            id=probe_id, scores=[float(v) for v in scores], floats=len(prompts)
+        )
+
+    async def create_fine_tune(
+        self, request: FineTuneRequest, meter: Meter, token: TokenInfo
+    ) -> FineTuneJob:
+        if self.fine_tuning is None:
+            raise GatewayError(
+                403,
+                "fine-tuning is not enabled on this gateway",
+                type="permission_error",
+                code="not_supported_by_backend",
+            )
+        if "@" in request.model or request.model != self.name:
+            raise bad_request(f"fine-tune the base model {self.name!r}", param="model")
+        hyper = request.hyperparameters
+        meter.reserve(tokens=hyper.steps * hyper.batch_size * hyper.max_length, floats=hyper.steps)
+        job = await self.fine_tuning.create(
+            engagement=token.engagement,
+            token_id=token.id,
+            examples=request.training_data,
+            hyper=hyper,
+            suffix=request.suffix,
+        )
+        meter.record(
+            prompt_tokens=hyper.steps * hyper.batch_size * hyper.max_length, floats=hyper.steps
+        )
+        return job
+
     # ---- helpers -------------------------------------------------------------
 
     async def _run_all(self, rows: list[GenerationRequest]) -> list[GenerationResult]:
-        import asyncio
-
         return list(await asyncio.gather(*(self.batcher.submit(r) for r in rows)))
 
     def _prompt_ids(self, prompt: str | list[str] | list[int] | list[list[int]]) -> list[list[int]]:
@@ -284,6 +679,19 @@ class LocalBackend:
         self, prompt_ids: list[int], requested: int | None, param: str, *, allow_zero: bool = False
     ) -> int:
         limit = self.engine.context_length
+        prompt_limit = min(self.batching.max_prompt_tokens or limit, limit)
+        if len(prompt_ids) > prompt_limit:
+            raise GatewayError(
+                400,
+                f"the prompt has {len(prompt_ids)} tokens; the context length limit here is {prompt_limit}",
+                param="prompt" if allow_zero else "messages",
+                code="context_length_exceeded",
+            )
+        if requested is not None and requested > self.batching.max_new_tokens:
+            raise bad_request(
+                f"{param}={requested} exceeds this gateway's limit of {self.batching.max_new_tokens}",
+                param=param,
+            )
         room = limit - len(prompt_ids)
         if room < (0 if allow_zero else 1):
             raise GatewayError(
@@ -377,6 +785,13 @@ def _top_dict(backend: LocalBackend, position: PositionLogprobs) -> dict[str, fl
     # The completions format always includes the chosen token among the alternatives.
     top.setdefault(texts.text_of(position.token_id), position.logprob)
     return top
+
+
+def _floats(result: GenerationResult) -> int:
+    """Floats a result sends back: each logprob and each alternative counts."""
+    count = sum(1 + len(p.top) for p in result.output_logprobs or [])
+    count += sum(1 + len(p.top) for p in result.prompt_logprobs or [] if p is not None)
+    return count
 
 
 def _usage(prompt_tokens: int, results: list[GenerationResult]) -> Usage:

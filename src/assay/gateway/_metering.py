@@ -1,0 +1,107 @@
+"""Per-request metering: quota reservations, rate limits, usage headers.
+
+Backends call :meth:`Meter.reserve` with their worst case once they know the prompt
+length, and :meth:`Meter.record` with what actually happened; the app settles the
+reservation afterwards, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+from assay.gateway._errors import GatewayError
+from assay.gateway._tokens import QuotaExceeded, TokenInfo, TokenStore, Usage
+
+
+class Meter:
+    """Usage accounting for one request of one token."""
+
+    def __init__(self, store: TokenStore, token: TokenInfo) -> None:
+        self.store = store
+        self.token = token
+        self.reserved: tuple[int, int, int] | None = None
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.floats = 0
+        self.usage: Usage | None = None
+
+    def reserve(self, *, tokens: int, floats: int) -> None:
+        """Reserve one request, ``tokens`` and ``floats`` (upper bounds), or answer 429."""
+        if self.reserved is not None:
+            raise RuntimeError("a request reserves its quota once")
+        try:
+            self.usage = self.store.reserve(self.token.id, requests=1, tokens=tokens, floats=floats)
+        except QuotaExceeded as exc:
+            self.usage = exc.usage
+            raise GatewayError(
+                429,
+                f"quota exceeded: this request could use more {exc.which} than the token has left "
+                f"(requests {exc.usage.requests}/{exc.usage.max_requests or 'unlimited'}, "
+                f"tokens {exc.usage.tokens}/{exc.usage.max_tokens or 'unlimited'}, "
+                f"floats {exc.usage.floats}/{exc.usage.max_floats or 'unlimited'})",
+                type="insufficient_quota",
+                code="quota_exceeded",
+            ) from None
+        self.reserved = (1, tokens, floats)
+
+    def record(
+        self, *, prompt_tokens: int = 0, completion_tokens: int = 0, floats: int = 0
+    ) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.floats += floats
+
+    def settle(self) -> None:
+        if self.reserved is None:
+            return
+        used = (1, self.prompt_tokens + self.completion_tokens, self.floats)
+        self.usage = self.store.settle(self.token.id, reserved=self.reserved, used=used)
+        self.reserved = None
+
+    def headers(self) -> dict[str, str]:
+        usage = self.usage
+        headers = {"x-assay-tier": self.token.tier.value}
+        if usage is None:
+            return headers
+        for name, used, limit in (
+            ("requests", usage.requests, usage.max_requests),
+            ("tokens", usage.tokens, usage.max_tokens),
+            ("floats", usage.floats, usage.max_floats),
+        ):
+            headers[f"x-assay-{name}-used"] = str(used)
+            if limit is not None:
+                headers[f"x-assay-{name}-limit"] = str(limit)
+        return headers
+
+
+class RateLimiter:
+    """Requests per minute per token, over a sliding window (per gateway process)."""
+
+    def __init__(self, window_s: float = 60.0) -> None:
+        self.window_s = window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, token: TokenInfo) -> None:
+        """Admit the request or answer 429 with ``Retry-After``."""
+        limit = token.rate_per_minute
+        if limit is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(token.id, deque())
+            while hits and now - hits[0] >= self.window_s:
+                hits.popleft()
+            if len(hits) >= limit:
+                retry = max(1, math.ceil(self.window_s - (now - hits[0])))
+                raise GatewayError(
+                    429,
+                    f"rate limit: this token allows {limit} requests per minute; retry in {retry} s",
+                    type="rate_limit_error",
+                    code="rate_limited",
+                    headers={"Retry-After": str(retry)},
+                )
+            hits.append(now)

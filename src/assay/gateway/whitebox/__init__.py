@@ -1,0 +1,1 @@
+"""White-box access as a fixed, declarative set of operations; no tester code runs."""
