@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from assay.gateway import Tier
+from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.gateway.backends import LocalBackend
+from assay.models import load_local_model
 from tests.conftest import LiveGateway
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveGateway]:
+    """Its own copy of the tiny model: adapters are injected into the modules they train."""
+    tokens = TokenStore.in_memory()
+    secrets = {t: tokens.issue(tier=t, engagement="tests")[1] for t in Tier}
+    backend = LocalBackend(load_local_model(tiny_model_dir, name="tiny"))
+    backend.enable_fine_tuning(tokens.engine, tmp_path_factory.mktemp("ft-adapters"))
+    with BackgroundServer(create_app(backend, tokens)) as server:
+        yield LiveGateway(
+            server, backend, tokens, secrets[Tier.BLACK], secrets[Tier.GREY], secrets[Tier.WHITE]
+        )
 
 
 def client(gw: LiveGateway, token: str) -> httpx.Client:

@@ -221,7 +221,7 @@ def test_every_request_is_logged_with_a_commitment_not_the_body(gateway: LiveGat
     )
     assert response.status_code == 200
     assert response.headers["x-assay-commitment-salt"] == salt
-    entry = [e for e in log.entries() if e.seq == int(response.headers["x-assay-log-seq"])][0]
+    entry = next(e for e in log.entries() if e.seq == int(response.headers["x-assay-log-seq"]))
     assert (
         entry.commitment
         == commitment(bytes.fromhex(salt), body)

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from assay import __version__
+from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_file, sha256_json
 from assay.audit._endpoint import Endpoint, open_endpoint
@@ -163,7 +164,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     finally:
         store.close()
     if config.show_progress:
-        print_summary(report, Console())
+        print_summary(report, table_console())
     for suite, message in error_messages.items():
         console.print(f"[yellow]warning:[/] {errors[suite]} sample(s) of {suite} failed: {message}")
     return AuditOutcome(

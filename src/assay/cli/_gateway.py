@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay.gateway import ALL_MODELS, GatewayConfig, Tier, TokenStore
 
@@ -199,7 +200,7 @@ def list_tokens(
             _used(t.used_floats, t.max_floats),
             t.label or "",
         )
-    Console().print(table)
+    table_console().print(table)
 
 
 def _used(used: int, limit: int | None) -> str:
@@ -269,7 +270,7 @@ def log_show(
             str(e.completion_tokens),
             str(e.floats),
         )
-    Console().print(table)
+    table_console().print(table)
 
 
 @log_app.command("export")

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 
 suites_app = typer.Typer(help="The test suites assay ships.", no_args_is_help=True)
@@ -27,7 +28,7 @@ def list_suites() -> None:
             s.version,
             s.data_digest[:19] + "…",
         )
-    Console().print(table)
+    table_console().print(table)
 
 
 def verify_command(

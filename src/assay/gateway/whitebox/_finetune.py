@@ -14,6 +14,7 @@ import functools
 import logging
 import secrets
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,11 +285,15 @@ class FineTuneManager:
         torch.manual_seed(job.hyper.seed)
         model = self.get_model()
         try:
-            if is_peft(model):
-                model.add_adapter(job.job_id, config)
-            else:
-                model = get_peft_model(model, config, adapter_name=job.job_id)
-                self.set_model(model)
+            with warnings.catch_warnings():
+                warnings.simplefilter(
+                    "ignore", FutureWarning
+                )  # peft asks transformers a deprecated question
+                if is_peft(model):
+                    model.add_adapter(job.job_id, config)
+                else:
+                    model = get_peft_model(model, config, adapter_name=job.job_id)
+                    self.set_model(model)
         except ValueError as exc:
             raise bad_request(
                 f"cannot attach LoRA adapter: {exc}", param="hyperparameters"
