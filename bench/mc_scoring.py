@@ -203,21 +203,27 @@ def main() -> None:
     from lm_eval.models.huggingface import HFLM
 
     from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
-    from assay.gateway.backends import LocalBackend
+    from assay.gateway.backends import LocalBackend, on_model_thread
     from assay.models import load_target_model, parse_target
 
     items = load_items(args.items)
     prompts = [prompt_of(i) for i in items]
     ids = [i["id"] for i in items]
     local = load_target_model(parse_target("builtin:smollm2"))
-    lm = HFLM(pretrained=local.model, tokenizer=local.tokenizer, batch_size=BATCH)
+    lm = on_model_thread(
+        lambda: HFLM(pretrained=local.model, tokenizer=local.tokenizer, batch_size=BATCH)
+    )
     tokens = TokenStore.in_memory()
     _, key = tokens.issue(tier=Tier.GREY, engagement="bench")
     work = Path(tempfile.mkdtemp(prefix="assay-bench-"))
     with BackgroundServer(create_app(LocalBackend(local), tokens)) as server:
+        # In-process contenders run on assay's model thread too: torch work on two
+        # threads makes both slower (two OpenMP teams on two cores).
         contenders: dict[str, Callable[[], Scores]] = {
-            "torch-loop": lambda: torch_loop(local.model, local.tokenizer, prompts),
-            "lm-eval-hf": lambda: lm_eval_hf(lm, items, work),
+            "torch-loop": lambda: on_model_thread(
+                lambda: torch_loop(local.model, local.tokenizer, prompts)
+            ),
+            "lm-eval-hf": lambda: on_model_thread(lambda: lm_eval_hf(lm, items, work)),
             "assay-gateway": lambda: gateway_direct(server.base_url, key, local.name, prompts),
             "assay-audit": lambda: assay_audit_path(
                 server.base_url, key, local.name, ids, work / "logs"

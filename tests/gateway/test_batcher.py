@@ -11,7 +11,9 @@ from assay.gateway.backends import GenerationRequest, GenerationResult, MicroBat
 
 def fake_engine(delay: float, log: list[list[int]]) -> Callable[..., list[GenerationResult]]:
     def run(
-        requests: Sequence[GenerationRequest], on_done: Callable[[int, GenerationResult], None]
+        requests: Sequence[GenerationRequest],
+        on_done: Callable[[int, GenerationResult], None],
+        admit: object = None,
     ) -> list[GenerationResult]:
         log.append([len(r.prompt_ids) for r in requests])
         results = []

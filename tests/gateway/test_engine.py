@@ -133,7 +133,11 @@ def test_end_of_sequence_token_stops_a_row(
 
     eos = tiny_model.tokenizer.eos_token_id
     chosen = iter([5, 6, eos, 7, 8])
-    monkeypatch.setattr(_engine, "_choose", lambda *_args: next(chosen))
+    monkeypatch.setattr(
+        _engine.Engine,
+        "_choose_rows",
+        lambda _self, logits, *_rest: [next(chosen) for _ in range(len(logits))],
+    )
     long_prompt = ids(tiny_model, "The quick brown fox")
     result, other = engine.run(
         [
@@ -146,3 +150,48 @@ def test_end_of_sequence_token_stops_a_row(
     assert result.output_ids == [5, eos]
     assert result.text == tiny_model.tokenizer.decode([5], skip_special_tokens=True)
     assert other.output_ids == [6, 7] and other.finish_reason == "length"
+
+
+def test_requests_admitted_mid_batch_get_the_same_answers(
+    engine: Engine, tiny_model: LocalModel
+) -> None:
+    first = [
+        GenerationRequest(
+            prompt_ids=ids(tiny_model, "Once upon a time there was"),
+            max_new_tokens=12,
+            temperature=0.0,
+        ),
+        GenerationRequest(prompt_ids=ids(tiny_model, "Hi"), max_new_tokens=3, temperature=0.0),
+    ]
+    late = [
+        GenerationRequest(
+            prompt_ids=ids(tiny_model, "The quick brown fox jumps over"),
+            max_new_tokens=8,
+            temperature=0.0,
+            logprobs=2,
+        ),
+        GenerationRequest(
+            prompt_ids=ids(tiny_model, "Answer:"),
+            max_new_tokens=1,
+            temperature=0.0,
+            prompt_logprobs=1,
+        ),
+    ]
+    calls: list[int] = []
+
+    def admit(active: int, can_join: object) -> list[GenerationRequest]:
+        calls.append(active)
+        return late if len(calls) == 2 else []  # join at the second decoding step
+
+    done: list[int] = []
+    results = engine.run(first, lambda i, _r: done.append(i), admit)
+    assert len(results) == 4 and sorted(done) == [0, 1, 2, 3]
+    for request, result in zip(first + late, results, strict=True):
+        alone = engine.run([request])[0]
+        assert result.output_ids == alone.output_ids
+        assert result.text == alone.text
+        if request.logprobs is not None:
+            assert result.output_logprobs is not None and alone.output_logprobs is not None
+            for a, b in zip(result.output_logprobs, alone.output_logprobs, strict=True):
+                assert a.logprob == pytest.approx(b.logprob, abs=1e-4)
+    assert results[3].prompt_logprobs is not None

@@ -9,6 +9,7 @@ from assay.gateway.backends._engine import (
     TokenLogprob,
 )
 from assay.gateway.backends._local import BatchingConfig, LocalBackend
+from assay.gateway.backends._thread import model_thread, on_model_thread
 from assay.gateway.backends._upstream import UpstreamBackend
 
 __all__ = [
@@ -22,4 +23,6 @@ __all__ = [
     "PositionLogprobs",
     "TokenLogprob",
     "UpstreamBackend",
+    "model_thread",
+    "on_model_thread",
 ]

@@ -79,6 +79,73 @@ class GenerationResult:
     prompt_logprobs: list[PositionLogprobs | None] | None = None
 
 
+Admit = Callable[[int, Callable[["GenerationRequest"], bool]], list["GenerationRequest"]]
+
+
+@dataclass
+class _Decoding:
+    """Rows still generating: their request indices, next input tokens, attention
+    mask, next positions and KV cache (all in the same row order)."""
+
+    active: list[int]
+    tokens: list[int]
+    attention: torch.Tensor
+    positions: torch.Tensor
+    cache: Any
+
+    def keep(self, rows: list[int], tokens: list[int]) -> None:
+        """Drop finished rows (``rows``: positions to keep)."""
+        if len(rows) < len(self.active):
+            index = torch.tensor(rows, dtype=torch.long)
+            if rows:
+                self.cache.batch_select_indices(index.to(_device_of(self.cache)))
+            self.attention = self.attention[index]
+            self.positions = self.positions[index]
+        self.active = [self.active[j] for j in rows]
+        self.tokens = tokens
+
+    def merge(self, other: _Decoding) -> None:
+        """Let ``other``'s rows join: left-pad the shorter history, then stack."""
+        width = max(self.attention.shape[1], other.attention.shape[1])
+        for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
+            mine.keys = torch.cat([_left_pad(mine.keys, width), _left_pad(theirs.keys, width)], 0)
+            mine.values = torch.cat(
+                [_left_pad(mine.values, width), _left_pad(theirs.values, width)], 0
+            )
+        self.attention = torch.cat(
+            [_left_pad_mask(self.attention, width), _left_pad_mask(other.attention, width)], 0
+        )
+        self.positions = torch.cat([self.positions, other.positions])
+        self.active += other.active
+        self.tokens += other.tokens
+
+
+def _left_pad(states: torch.Tensor, width: int) -> torch.Tensor:
+    """Pad a ``[batch, heads, seq, dim]`` cache tensor with zeros on the left of ``seq``."""
+    missing = width - states.shape[-2]
+    if missing == 0:
+        return states
+    return torch.nn.functional.pad(states, (0, 0, missing, 0))
+
+
+def _left_pad_mask(mask: torch.Tensor, width: int) -> torch.Tensor:
+    missing = width - mask.shape[1]
+    return mask if missing == 0 else torch.nn.functional.pad(mask, (missing, 0))
+
+
+def _device_of(cache: Any) -> torch.device:
+    return cache.layers[0].keys.device  # type: ignore[no-any-return]
+
+
+def _mergeable(cache: Any) -> bool:
+    """Continuous batching needs plain full-attention cache layers (not sliding windows)."""
+    layers: list[Any] = list(getattr(cache, "layers", None) or [])
+    return bool(layers) and all(
+        type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None
+        for layer in layers
+    )
+
+
 class TokenTexts:
     """Exact text and bytes of single tokens (byte-level BPE and SentencePiece aware)."""
 
@@ -179,19 +246,26 @@ class Engine:
         self,
         requests: Sequence[GenerationRequest],
         on_done: Callable[[int, GenerationResult], None] | None = None,
+        admit: Admit | None = None,
     ) -> list[GenerationResult]:
-        """Run a batch; ``on_done(i, result)`` fires as soon as row ``i`` is finished."""
+        """Run a batch; ``on_done(i, result)`` fires as soon as row ``i`` is finished.
+
+        With ``admit``, the batch is continuous: before each decoding step,
+        ``admit(active_rows, can_join)`` may hand over more requests, which are
+        prefilled and join the running rows (their indices continue after the
+        initial ones; their results are appended to the returned list).
+        """
         batch = list(requests)
-        hooks = sorted({iv.hook for r in batch for iv in r.interventions})
-        with torch.inference_mode():
-            if not hooks:
-                return self._run(batch, on_done or (lambda _i, _r: None))
-            self._batch = batch
-            try:
-                with hooked(self.layout, hooks, self._edit):
-                    return self._run(batch, on_done or (lambda _i, _r: None))
-            finally:
-                self._batch = []
+        hooks = frozenset(iv.hook for r in batch for iv in r.interventions)
+        self._batch = batch
+        try:
+            with torch.inference_mode():
+                if not hooks:
+                    return self._run(batch, on_done or (lambda _i, _r: None), admit, hooks)
+                with hooked(self.layout, sorted(hooks), self._edit):
+                    return self._run(batch, on_done or (lambda _i, _r: None), admit, hooks)
+        finally:
+            self._batch = []
 
     def _edit(self, name: str, hidden: torch.Tensor) -> torch.Tensor:
         """Apply each row's interventions at hook ``name`` (``hidden``: [rows, seq, width])."""
@@ -215,7 +289,74 @@ class Engine:
         self,
         requests: list[GenerationRequest],
         on_done: Callable[[int, GenerationResult], None],
+        admit: Admit | None,
+        hooks: frozenset[str],
     ) -> list[GenerationResult]:
+        results: list[GenerationResult] = []
+        generators: list[torch.Generator] = []
+        state = self._prefill(requests, 0, results, generators, on_done)
+        mergeable = state is not None and _mergeable(state.cache)
+
+        def can_join(request: GenerationRequest) -> bool:
+            return all(iv.hook in hooks for iv in request.interventions)
+
+        while state is not None and state.active:
+            if admit is not None and mergeable:
+                newcomers = admit(len(state.active), can_join)
+                if newcomers:
+                    start = len(requests)
+                    requests.extend(newcomers)
+                    joined = self._prefill(requests[start:], start, results, generators, on_done)
+                    if joined is not None:
+                        state.merge(joined)
+            self._phase = "decode"
+            state.attention = torch.cat(
+                [state.attention, torch.ones((len(state.active), 1), dtype=torch.long)], 1
+            )
+            step = self._forward(
+                state.active,
+                requests,
+                input_ids=torch.tensor(state.tokens, dtype=torch.long)[:, None].to(self.device),
+                attention_mask=state.attention.to(self.device),
+                position_ids=state.positions[:, None].to(self.device),
+                cache=state.cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            state.cache = (
+                getattr(step, "cache", None)
+                or getattr(step, "past_key_values", None)
+                or state.cache
+            )
+            step_logits = step.logits[:, -1, :].float()
+            chosen = self._choose_rows(
+                step_logits,
+                [requests[i] for i in state.active],
+                [generators[i] for i in state.active],
+            )
+            still: list[int] = []
+            still_tokens: list[int] = []
+            for j, i in enumerate(state.active):
+                token = self._record(results[i], requests[i], step_logits[j], chosen[j])
+                if self._finished(results[i], requests[i], token):
+                    on_done(i, results[i])
+                else:
+                    still.append(j)
+                    still_tokens.append(token)
+            state.keep(still, still_tokens)
+            state.positions = state.positions + 1
+        return results
+
+    def _prefill(
+        self,
+        requests: list[GenerationRequest],
+        start: int,
+        results: list[GenerationResult],
+        generators: list[torch.Generator],
+        on_done: Callable[[int, GenerationResult], None],
+    ) -> _Decoding | None:
+        """One forward pass over new prompts: prompt logprobs, first tokens, and the
+        state (cache, mask, positions) of the rows that go on generating."""
         batch = len(requests)
         lengths = [len(r.prompt_ids) for r in requests]
         width = max(lengths)
@@ -237,8 +378,8 @@ class Engine:
         decoding = any(r.max_new_tokens > 1 for r in requests)
         self._phase = "prefill"
         out = self._forward(
-            list(range(batch)),
-            requests,
+            list(range(start, start + batch)),
+            self._batch,
             input_ids=input_ids.to(self.device),
             attention_mask=attention.to(self.device),
             position_ids=positions.to(self.device),
@@ -246,7 +387,8 @@ class Engine:
             logits_to_keep=keep,
         )
         logits = out.logits.float()
-        results = [GenerationResult(prompt_ids=list(r.prompt_ids)) for r in requests]
+        results.extend(GenerationResult(prompt_ids=list(r.prompt_ids)) for r in requests)
+        generators.extend(self._generator(r.seed) for r in requests)
 
         # Split the projected logits back into per-row views.
         if isinstance(keep, torch.Tensor):
@@ -258,28 +400,28 @@ class Engine:
 
         for i in echo_rows:
             k = requests[i].prompt_logprobs or 0
-            results[i].prompt_logprobs = self._prompt_logprobs(
+            results[start + i].prompt_logprobs = self._prompt_logprobs(
                 per_row[i], requests[i].prompt_ids, k
             )
 
-        generators = [self._generator(r.seed) for r in requests]
+        first_tokens = self._choose_rows(last_logits, requests, generators[start:])
         active: list[int] = []
-        next_tokens: list[int] = []
+        tokens: list[int] = []
         for i, r in enumerate(requests):
+            index = start + i
             if r.max_new_tokens <= 0:
-                results[i].finish_reason = "length"
-                on_done(i, results[i])
+                results[index].finish_reason = "length"
+                on_done(index, results[index])
                 continue
-            token = self._append(results[i], r, last_logits[i], generators[i])
-            if self._finished(results[i], r, token):
-                on_done(i, results[i])
+            token = self._record(results[index], r, last_logits[i], first_tokens[i])
+            if self._finished(results[index], r, token):
+                on_done(index, results[index])
             else:
                 active.append(i)
-                next_tokens.append(token)
-
-        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+                tokens.append(token)
         if not active:
-            return results
+            return None
+        cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
         if cache is None:
             raise RuntimeError(
                 "the model returned no KV cache; it cannot generate more than one token here"
@@ -287,61 +429,41 @@ class Engine:
         rows = torch.tensor(active, dtype=torch.long)
         if len(active) < batch:
             cache.batch_select_indices(rows.to(self.device))
-        attention = attention[rows]
-        next_position = positions[rows, -1] + 1
-        self._phase = "decode"
-        while active:
-            attention = torch.cat([attention, torch.ones((len(active), 1), dtype=torch.long)], 1)
-            step = self._forward(
-                active,
-                requests,
-                input_ids=torch.tensor(next_tokens, dtype=torch.long)[:, None].to(self.device),
-                attention_mask=attention.to(self.device),
-                position_ids=next_position[:, None].to(self.device),
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            cache = getattr(step, "cache", None) or getattr(step, "past_key_values", None) or cache
-            step_logits = step.logits[:, -1, :].float()
-            still: list[int] = []
-            still_tokens: list[int] = []
-            for j, i in enumerate(active):
-                token = self._append(results[i], requests[i], step_logits[j], generators[i])
-                if self._finished(results[i], requests[i], token):
-                    on_done(i, results[i])
-                else:
-                    still.append(j)
-                    still_tokens.append(token)
-            if len(still) < len(active):
-                keep_rows = torch.tensor(still, dtype=torch.long)
-                if still:
-                    cache.batch_select_indices(keep_rows.to(self.device))
-                attention = attention[keep_rows]
-                next_position = next_position[keep_rows]
-            active = [active[j] for j in still]
-            next_tokens = still_tokens
-            next_position = next_position + 1
-        return results
+        return _Decoding(
+            active=[start + i for i in active],
+            tokens=tokens,
+            attention=attention[rows],
+            positions=positions[rows, -1] + 1,
+            cache=cache,
+        )
 
     def _generator(self, seed: int | None) -> torch.Generator:
         if seed is None:
             return self._default_generator
         return torch.Generator(device="cpu").manual_seed(seed)
 
-    def _append(
+    def _choose_rows(
         self,
-        result: GenerationResult,
-        request: GenerationRequest,
         logits: torch.Tensor,
-        generator: torch.Generator,
+        requests: Sequence[GenerationRequest],
+        generators: Sequence[torch.Generator],
+    ) -> list[int]:
+        """The next token of each row: one vectorised argmax when every row is greedy."""
+        if all(r.temperature < _GREEDY_BELOW for r in requests):
+            return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
+        return [
+            _choose(row, r.temperature, r.top_p, g)
+            for row, r, g in zip(logits, requests, generators, strict=True)
+        ]
+
+    def _record(
+        self, result: GenerationResult, request: GenerationRequest, logits: torch.Tensor, token: int
     ) -> int:
-        """Choose the next token for one row and record it.
+        """Record a chosen token (and its logprobs if asked).
 
         An end-of-sequence token is recorded too (as vLLM does: clients that read
         logprobs of ``max_tokens=1`` completions expect one generated position),
         but it never reaches the text."""
-        token = _choose(logits, request.temperature, request.top_p, generator)
         result.output_ids.append(token)
         if request.logprobs is not None:
             logprobs = torch.log_softmax(logits, dim=-1)
@@ -351,19 +473,21 @@ class Engine:
         return token
 
     def _finished(self, result: GenerationResult, request: GenerationRequest, token: int) -> bool:
+        """Whether the row ends here; its text is decoded only when it does (or when a
+        stop sequence must be looked for)."""
         if token in self.eos_ids:
             result.text = self._decode(result.output_ids)
             result.finish_reason = "stop"
             return True
-        text = self._decode(result.output_ids)
         if request.stop:
+            text = self._decode(result.output_ids)
             cut = min((idx for s in request.stop if s and (idx := text.find(s)) >= 0), default=-1)
             if cut >= 0:
                 result.text = text[:cut]
                 result.finish_reason = "stop"
                 return True
-        result.text = text
         if len(result.output_ids) >= request.max_new_tokens:
+            result.text = self._decode(result.output_ids)
             result.finish_reason = "length"
             return True
         return False
