@@ -112,6 +112,7 @@ def assay_audit_path(base_url: str, key: str, model: str, ids: list[str], log_di
     from inspect_ai.dataset import MemoryDataset
     from inspect_ai.model import GenerateConfig, get_model
 
+    from assay.audit import INSPECT_EVAL_OPTIONS
     from assay.suites.hazard_knowledge import hazard_knowledge
 
     task = hazard_knowledge(method="logprobs")
@@ -127,10 +128,8 @@ def assay_audit_path(base_url: str, key: str, model: str, ids: list[str], log_di
     [log] = inspect_eval(
         task_with(task, dataset=dataset, model=provider),
         log_dir=str(log_dir),
-        display="none",
-        log_level="error",
         max_samples=32,
-        score_display=False,
+        **INSPECT_EVAL_OPTIONS,  # exactly as `assay audit` calls Inspect
     )
     assert log.status == "success", log.error
     by_id = {str(s.id): s for s in log.samples or []}

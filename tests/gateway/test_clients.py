@@ -127,3 +127,48 @@ def test_lm_eval_local_completions_loglikelihoods_match_the_model(
                 )
             direct = sum(float(logprobs[len(ctx_ids) - 1 + j, t]) for j, t in enumerate(cont_ids))
             assert math.isclose(served, direct, abs_tol=1e-3), (continuation, served, direct)
+
+
+def test_lm_eval_through_the_gateway_matches_its_hf_backend(
+    gateway: LiveGateway, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same items, same model: local-completions via the gateway and lm-eval's own hf
+    backend agree on every loglikelihood and on accuracy."""
+    from lm_eval import simple_evaluate
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    from assay.suites.hazard_knowledge import load_items
+
+    items = [{k: i[k] for k in ("question", "choices", "answer")} for i in load_items()[:12]]
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(i) + "\n" for i in items))
+    (tmp_path / "task.yaml").write_text(LM_EVAL_TASK.format(data=data))
+    manager = TaskManager(include_path=str(tmp_path))
+    monkeypatch.setenv("OPENAI_API_KEY", gateway.grey)
+    served = simple_evaluate(
+        model="local-completions",
+        model_args=(
+            f"model=tiny,base_url={gateway.base_url}/completions,tokenizer_backend=huggingface,"
+            f"tokenizer={tiny_model_dir},num_concurrent=4,max_retries=1"
+        ),
+        tasks=["assay_mc_client_test"],
+        task_manager=manager,
+        log_samples=True,
+        batch_size=8,
+    )
+    local = simple_evaluate(
+        model=HFLM(pretrained=str(tiny_model_dir), batch_size=8, device="cpu"),
+        tasks=["assay_mc_client_test"],
+        task_manager=manager,
+        log_samples=True,
+    )
+    assert served is not None and local is not None
+    a = served["results"]["assay_mc_client_test"]["acc,none"]
+    b = local["results"]["assay_mc_client_test"]["acc,none"]
+    assert a == b
+    by_doc = {s["doc_id"]: s for s in local["samples"]["assay_mc_client_test"]}
+    for sample in served["samples"]["assay_mc_client_test"]:
+        mine = [r[0][0] for r in sample["resps"]]
+        theirs = [r[0][0] for r in by_doc[sample["doc_id"]]["resps"]]
+        assert mine == pytest.approx(theirs, abs=1e-3)

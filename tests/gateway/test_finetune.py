@@ -109,3 +109,36 @@ def test_fine_tuning_needs_white_tier_and_valid_data(gateway: LiveGateway) -> No
         "/fine_tuning/jobs", json={"model": "tiny", "training_data": [{"prompt": "only a prompt"}]}
     )
     assert bad.status_code == 422 and "completion" in bad.json()["error"]["message"]
+
+
+def test_adapters_survive_a_restart(gateway: LiveGateway, tiny_model_dir: Path) -> None:
+    c = client(gateway, gateway.white)
+    data = [{"prompt": f"Name a fruit {i}:", "completion": " kiwi kiwi"} for i in range(4)]
+    created = c.post(
+        "/fine_tuning/jobs",
+        json={
+            "model": "tiny",
+            "training_data": data,
+            "hyperparameters": {"steps": 5, "learning_rate": 0.02},
+            "suffix": "kiwi",
+        },
+    )
+    job = wait(c, created.json()["id"])
+    assert job["status"] == "succeeded"
+    before = greedy(gateway, gateway.white, "tiny@kiwi", "Name a fruit 1:")
+    manager = gateway.backend.fine_tuning
+    assert manager is not None
+    # a second gateway process on the same database and adapter folder
+    restarted = LocalBackend(load_local_model(tiny_model_dir, name="tiny"))
+    restarted.enable_fine_tuning(gateway.tokens.engine, manager.adapters_dir)
+    with BackgroundServer(create_app(restarted, gateway.tokens)) as server:
+        again = openai.OpenAI(base_url=server.base_url, api_key=gateway.white, max_retries=0)
+        assert "tiny@kiwi" in [m.id for m in again.models.list().data]
+        text = (
+            again.completions.create(
+                model="tiny@kiwi", prompt="Name a fruit 1:", max_tokens=6, temperature=0
+            )
+            .choices[0]
+            .text
+        )
+    assert text == before

@@ -2,11 +2,18 @@
 
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
 from assay.audit._plan import BUILTIN_PLANS, Plan, SuiteEntry, Threshold, get_plan
-from assay.audit._runner import AuditConfig, AuditInterrupted, AuditOutcome, run_audit
+from assay.audit._runner import (
+    INSPECT_EVAL_OPTIONS,
+    AuditConfig,
+    AuditInterrupted,
+    AuditOutcome,
+    run_audit,
+)
 from assay.audit._store import RunStore
 
 __all__ = [
     "BUILTIN_PLANS",
+    "INSPECT_EVAL_OPTIONS",
     "AuditConfig",
     "AuditInterrupted",
     "AuditOutcome",

@@ -67,6 +67,18 @@ class AuditConfig(BaseModel):
     show_progress: bool = True
 
 
+# How audits call Inspect. Every scored sample is already committed to the run store
+# by the recorder, so Inspect's own live buffer (for watching a run in its viewer)
+# is off and its log file is written in large chunks: both cost time per sample.
+INSPECT_EVAL_OPTIONS: dict[str, Any] = {
+    "display": "none",
+    "log_level": "error",
+    "log_realtime": False,
+    "log_buffer": 100,
+    "score_display": False,
+}
+
+
 class AuditInterrupted(AssayError):
     """The audit stopped early; finished samples are saved."""
 
@@ -305,12 +317,10 @@ def _run_suites(
                 logs = inspect_eval(
                     tasks,
                     log_dir=str(out / "logs"),
-                    display="none",
-                    log_level="error",
                     max_tasks=1,
                     max_samples=config.max_connections,
                     fail_on_error=False,
-                    score_display=False,
+                    **INSPECT_EVAL_OPTIONS,
                 )
             except KeyboardInterrupt:
                 raise AuditInterrupted(

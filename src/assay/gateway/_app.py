@@ -113,7 +113,7 @@ class HookPoints(BaseModel):
     hook_points: list[str]
 
 
-def authenticate(request: Request) -> TokenInfo:
+async def authenticate(request: Request) -> TokenInfo:
     """The bearer token's grant; 401 when it is missing, unknown, expired or revoked;
     429 when its rate limit is reached."""
     header = request.headers.get("authorization", "")

@@ -4,6 +4,9 @@ the schema is managed by Alembic migrations that run when the database opens."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,17 @@ class JobRow(Base):
     n_examples: Mapped[int] = mapped_column(Integer)
     losses: Mapped[list[dict[str, float]]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def serialized(engine: Engine) -> AbstractContextManager[Any]:
+    """A lock around database work when the database is one shared in-memory
+    connection (which threads must not use at the same time); a no-op otherwise."""
+    if engine.url.database in (None, "", ":memory:") and engine.dialect.name == "sqlite":
+        return _LOCKS.setdefault(engine, threading.RLock())
+    return nullcontext()
 
 
 def utcnow() -> datetime:

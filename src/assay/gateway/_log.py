@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assay._util.hashing import canonical_json
-from assay.gateway._db import LogRow
+from assay.gateway._db import LogRow, serialized
 
 GENESIS = "sha256:" + "0" * 64
 
@@ -73,6 +74,7 @@ class RequestLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None  # (seq, hash) of the last entry we know
 
     def append(
         self,
@@ -88,41 +90,61 @@ class RequestLog:
         floats: int,
         commitment: str,
     ) -> LogEntry:
-        """Append one entry; returns it once it is durably committed."""
-        with self._lock, Session(self.engine) as session, session.begin():
+        """Append one entry; returns it once it is durably committed.
+
+        The last entry is remembered between appends; if another process appended in
+        between, the insert collides on the sequence number and is retried on the
+        true head, so the chain never forks."""
+        fields = {
+            "token_id": token_id,
+            "engagement": engagement,
+            "route": route,
+            "model": model,
+            "tier": tier,
+            "status": status,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "floats": floats,
+            "commitment": commitment,
+        }
+        with self._lock, serialized(self.engine):
+            for _attempt in range(3):
+                if self._head is None:
+                    self._head = self._read_head()
+                seq, prev = self._head
+                draft = LogEntry(
+                    seq=seq + 1,
+                    at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                    prev_hash=prev,
+                    entry_hash="",
+                    **fields,  # type: ignore[arg-type]
+                )
+                entry = LogEntry(**{**asdict(draft), "entry_hash": draft.computed_hash()})
+                try:
+                    with Session(self.engine) as session, session.begin():
+                        session.add(LogRow(**asdict(entry)))
+                except IntegrityError:
+                    self._head = None  # someone else appended: start again from the real head
+                    continue
+                self._head = (entry.seq, entry.entry_hash)
+                return entry
+        raise RuntimeError("could not append to the request log: too much concurrent appending")
+
+    def _read_head(self) -> tuple[int, str]:
+        with Session(self.engine) as session:
             last = session.scalars(select(LogRow).order_by(LogRow.seq.desc()).limit(1)).first()
-            seq = (last.seq + 1) if last else 1
-            prev = last.entry_hash if last else GENESIS
-            draft = LogEntry(
-                seq=seq,
-                at=datetime.now(UTC).isoformat(timespec="microseconds"),
-                token_id=token_id,
-                engagement=engagement,
-                route=route,
-                model=model,
-                tier=tier,
-                status=status,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                floats=floats,
-                commitment=commitment,
-                prev_hash=prev,
-                entry_hash="",
-            )
-            entry = LogEntry(**{**asdict(draft), "entry_hash": draft.computed_hash()})
-            session.add(LogRow(**asdict(entry)))
-        return entry
+            return (last.seq, last.entry_hash) if last else (0, GENESIS)
 
     def entries(self, engagement: str | None = None) -> Iterator[LogEntry]:
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             query = select(LogRow).order_by(LogRow.seq)
             if engagement is not None:
                 query = query.where(LogRow.engagement == engagement)
-            for row in session.scalars(query).yield_per(1000):
-                yield _entry(row)
+            rows = [_entry(row) for row in session.scalars(query)]
+        yield from rows
 
     def count(self) -> int:
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(LogRow)) or 0)
 
     def verify(self) -> ChainCheck:

@@ -32,6 +32,10 @@ class Meter:
         """Reserve one request, ``tokens`` and ``floats`` (upper bounds), or answer 429."""
         if self.reserved is not None:
             raise RuntimeError("a request reserves its quota once")
+        token = self.token
+        if token.max_requests is None and token.max_tokens is None and token.max_floats is None:
+            self.reserved = (1, tokens, floats)  # nothing to protect: only count, at settlement
+            return
         try:
             self.usage = self.store.reserve(self.token.id, requests=1, tokens=tokens, floats=floats)
         except QuotaExceeded as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from assay._util.errors import UsageError
-from assay.gateway._db import TokenRow, aware, open_database, utcnow
+from assay.gateway._db import TokenRow, aware, open_database, serialized, utcnow
 from assay.gateway._tiers import Tier
 
 TOKEN_PREFIX = "asy"
@@ -156,7 +156,7 @@ class TokenStore:
             reserved_tokens=0,
             reserved_floats=0,
         )
-        with Session(self.engine) as session, session.begin():
+        with serialized(self.engine), Session(self.engine) as session, session.begin():
             session.add(row)
             info = _info(row)
         return info, secret
@@ -166,7 +166,7 @@ class TokenStore:
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             raise TokenRejected("malformed token: expected asy_<id>_<secret>")
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             row = session.get(TokenRow, parts[1])
             # Compare even for unknown ids so timing does not reveal which ids exist.
             expected = row.secret_hash if row is not None else _hash("unknown")
@@ -179,7 +179,7 @@ class TokenStore:
         return info
 
     def get(self, token_id: str) -> TokenInfo:
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             row = session.get(TokenRow, token_id)
             if row is None:
                 raise UsageError(
@@ -188,14 +188,14 @@ class TokenStore:
             return _info(row)
 
     def list(self, engagement: str | None = None) -> list[TokenInfo]:
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             query = select(TokenRow).order_by(TokenRow.created_at)
             if engagement is not None:
                 query = query.where(TokenRow.engagement == engagement)
             return [_info(r) for r in session.scalars(query).all()]
 
     def revoke(self, token_id: str) -> TokenInfo:
-        with Session(self.engine) as session, session.begin():
+        with serialized(self.engine), Session(self.engine) as session, session.begin():
             row = session.get(TokenRow, token_id)
             if row is None:
                 raise UsageError(
@@ -236,13 +236,14 @@ class TokenStore:
                 reserved_tokens=t.reserved_tokens + tokens,
                 reserved_floats=t.reserved_floats + floats,
             )
+            .returning(*_USAGE_COLUMNS)
         )
-        with self.engine.begin() as connection:
-            changed = connection.execute(statement).rowcount
-        usage = self.usage(token_id)
-        if changed != 1:
+        with serialized(self.engine), self.engine.begin() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            usage = self.usage(token_id)
             raise QuotaExceeded(_exceeded(usage, requests, tokens, floats), usage)
-        return usage
+        return Usage(*row)
 
     def settle(
         self,
@@ -266,13 +267,16 @@ class TokenStore:
                 used_tokens=t.used_tokens + u_tok,
                 used_floats=t.used_floats + u_flt,
             )
+            .returning(*_USAGE_COLUMNS)
         )
-        with self.engine.begin() as connection:
-            connection.execute(statement)
-        return self.usage(token_id)
+        with serialized(self.engine), self.engine.begin() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            raise UsageError(f"no token with id {token_id!r}")
+        return Usage(*row)
 
     def usage(self, token_id: str) -> Usage:
-        with Session(self.engine) as session:
+        with serialized(self.engine), Session(self.engine) as session:
             row = session.get(TokenRow, token_id)
             if row is None:
                 raise UsageError(f"no token with id {token_id!r}")
@@ -284,6 +288,16 @@ class TokenStore:
                 max_tokens=row.max_tokens,
                 max_floats=row.max_floats,
             )
+
+
+_USAGE_COLUMNS = (
+    TokenRow.used_requests,
+    TokenRow.used_tokens,
+    TokenRow.used_floats,
+    TokenRow.max_requests,
+    TokenRow.max_tokens,
+    TokenRow.max_floats,
+)
 
 
 def _exceeded(usage: Usage, requests: int, tokens: int, floats: int) -> str:

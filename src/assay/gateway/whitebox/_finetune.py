@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from assay.gateway._db import JobRow, aware, utcnow
+from assay.gateway._db import JobRow, aware, serialized, utcnow
 from assay.gateway._errors import GatewayError, bad_request
 from assay.gateway.whitebox._hooks import is_peft
 from assay.gateway.whitebox._protocol import (
@@ -98,7 +98,7 @@ class FineTuneManager:
         )
         if base != self.base_name:
             raise not_found
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             row = session.scalars(
                 select(JobRow).where(JobRow.engagement == engagement, JobRow.adapter == suffix)
             ).first()
@@ -121,7 +121,7 @@ class FineTuneManager:
         return row.id
 
     def variants(self, engagement: str) -> list[str]:
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             rows = session.scalars(
                 select(JobRow).where(JobRow.engagement == engagement, JobRow.status == "succeeded")
             ).all()
@@ -129,7 +129,7 @@ class FineTuneManager:
 
     async def load_saved(self) -> None:
         """Load adapters of finished jobs from disk (after a restart)."""
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             rows = session.scalars(select(JobRow).where(JobRow.status == "succeeded")).all()
         for row in rows:
             path = self.adapters_dir / row.id
@@ -167,7 +167,7 @@ class FineTuneManager:
             )
         job_id = "ftjob-" + secrets.token_hex(8)
         adapter = suffix or job_id
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             clash = session.scalars(
                 select(JobRow).where(JobRow.engagement == engagement, JobRow.adapter == adapter)
             ).first()
@@ -196,7 +196,7 @@ class FineTuneManager:
             losses=[],
             error=None,
         )
-        with Session(self.db) as session, session.begin():
+        with serialized(self.db), Session(self.db) as session, session.begin():
             session.add(row)
         running = _Running(job_id=job_id, examples=tokenized, hyper=hyper)
         running.generator.manual_seed(hyper.seed)
@@ -204,14 +204,14 @@ class FineTuneManager:
         return self.get(job_id, engagement)
 
     def get(self, job_id: str, engagement: str) -> FineTuneJob:
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             row = session.get(JobRow, job_id)
             if row is None or row.engagement != engagement:
                 raise GatewayError(404, f"no fine-tuning job {job_id!r}", code="job_not_found")
             return self._describe(row)
 
     def list(self, engagement: str) -> list[FineTuneJob]:
-        with Session(self.db) as session:
+        with serialized(self.db), Session(self.db) as session:
             rows = session.scalars(
                 select(JobRow).where(JobRow.engagement == engagement).order_by(JobRow.created_at)
             ).all()
@@ -244,7 +244,7 @@ class FineTuneManager:
         )
 
     def _update(self, job_id: str, **values: Any) -> None:
-        with Session(self.db) as session, session.begin():
+        with serialized(self.db), Session(self.db) as session, session.begin():
             row = session.get(JobRow, job_id)
             assert row is not None
             for key, value in values.items():
