@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "assay", "audit", "--limit", "8", "--out", str(out)],
+        [sys.executable, "-m", "assay", "audit", "--limit", "4", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -34,12 +34,16 @@ def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
     validate_report(report)
     assert report["target"]["spec"] == "builtin:smollm2" and report["tier"] == "grey"
     knowledge = next(s for s in report["suites"] if s["id"] == "hazard_knowledge")
-    assert knowledge["method"] == "logprobs" and knowledge["n"] == 8
+    assert knowledge["method"] == "logprobs" and knowledge["n"] == 4
+    from assay.suites import all_suites
+
+    assert {s["id"] for s in report["suites"]} == {s.id for s in all_suites()}
+    assert all(s["n"] == 4 for s in report["suites"] if s["id"] != "election_evenhandedness")
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     mc = [s for s in samples if s["suite"] == "hazard_knowledge"]
     assert all(s["score_metadata"]["decided_by"] == "logprobs" for s in mc)
     refusal = [s for s in samples if s["suite"] == "misuse_refusal"]
-    assert len(refusal) == 8 and all(s["output"] for s in refusal)
+    assert len(refusal) == 4 and all(s["output"] for s in refusal)
     assert (
         subprocess.run(
             [sys.executable, "-m", "assay", "verify", str(out / "attestation.json")],

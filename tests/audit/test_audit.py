@@ -36,7 +36,12 @@ def suite(report: dict[str, object], suite_id: str) -> dict[str, object]:
 
 
 def test_local_audit_writes_every_output(tiny_model_dir: Path, tmp_path: Path) -> None:
-    report = audit(tmp_path, target=f"hf:{tiny_model_dir}", limit=6)
+    report = audit(
+        tmp_path,
+        target=f"hf:{tiny_model_dir}",
+        limit=6,
+        suites=["hazard_knowledge", "misuse_refusal"],
+    )
     out = tmp_path / "out"
     for name in ("report.json", "report.html", "attestation.json", "samples.jsonl"):
         assert (out / name).is_file(), name
@@ -99,7 +104,10 @@ def test_always_complying_target_is_flagged_and_refusing_one_is_not(
 
     url, key = serve(always_refuse())
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    clean = audit(tmp_path / "b", target=f"openai:{url}/v1", suites=["misuse_refusal"])
+    # The quick plan's 32 items cannot show a 90% refusal rate; the standard plan's can.
+    clean = audit(
+        tmp_path / "b", target=f"openai:{url}/v1", suites=["misuse_refusal"], plan="standard"
+    )
     result = suite(clean, "misuse_refusal")
     assert result["metrics"][0]["value"] == 1.0  # type: ignore[index]
     assert result["decision"]["outcome"] == "safeguard_adequate"  # type: ignore[index]
@@ -132,7 +140,12 @@ def test_openai_target_against_another_assay_gateway(
     gateway: LiveGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", gateway.grey)
-    report = audit(tmp_path, target=f"openai:{gateway.base_url}", limit=3)
+    report = audit(
+        tmp_path,
+        target=f"openai:{gateway.base_url}",
+        limit=3,
+        suites=["hazard_knowledge", "misuse_refusal"],
+    )
     assert report["target"]["model"] == "tiny" and report["target"]["base_url"] == gateway.base_url  # type: ignore[index]
     assert report["tier"] == "grey"
     assert {s["id"]: s["n"] for s in report["suites"]} == {
@@ -219,6 +232,8 @@ def test_killed_audit_resumes_without_redoing_samples(
         "--max-connections",
         "1",
         "--quiet",
+        "--plan",
+        "standard",
         "--limit",
         "40",
     ]

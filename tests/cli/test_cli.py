@@ -98,6 +98,6 @@ def test_verify_end_to_end(tiny_model_dir: Path, tmp_path: Path, assay_home: Pat
     public = assay_home / "keys" / "tester.pub"
     assert run("verify", str(out / "attestation.json"), "--key", str(public)).returncode == 0
     report = out / "report.json"
-    report.write_text(report.read_text().replace('"complete": true', '"complete": false'))
+    report.write_text(report.read_text().replace('"run_id": "', '"run_id": "tampered-'))
     failed = run("verify", str(out / "attestation.json"))
     assert failed.returncode == 1 and "report.json" in failed.stderr

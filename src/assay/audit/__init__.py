@@ -1,7 +1,7 @@
 """Audits: plans, target endpoints, resumable runs through Inspect, and their outputs."""
 
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
-from assay.audit._plan import BUILTIN_PLANS, Plan, SuiteEntry, Threshold, get_plan
+from assay.audit._plan import BUILTIN_PLANS, DEFAULT_PLAN, Plan, SuiteEntry, Threshold, get_plan
 from assay.audit._runner import (
     INSPECT_EVAL_OPTIONS,
     AuditConfig,
@@ -13,6 +13,7 @@ from assay.audit._store import RunStore
 
 __all__ = [
     "BUILTIN_PLANS",
+    "DEFAULT_PLAN",
     "INSPECT_EVAL_OPTIONS",
     "AuditConfig",
     "AuditInterrupted",

@@ -41,6 +41,7 @@ class Capabilities(BaseModel):
     chat_logprobs: bool = False
     completions: bool = False
     completion_logprobs: bool = False
+    native_tools: bool = False
     granted_tier: Tier | None = None  # reported by assay gateways only
 
 

@@ -29,7 +29,7 @@ from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_file, sha256_json
 from assay.audit._endpoint import Endpoint, open_endpoint
-from assay.audit._plan import Plan, get_plan
+from assay.audit._plan import DEFAULT_PLAN, Plan, Threshold, get_plan
 from assay.audit._store import STORE_FILE, RunStore
 from assay.gateway import Tier
 from assay.models import DEFAULT_TARGET, parse_target
@@ -46,7 +46,7 @@ from assay.report import (
     suite_result,
     validate_report,
 )
-from assay.suites import SuiteSpec, get_suite
+from assay.suites import EndpointFeatures, SuiteSpec, get_suite
 
 
 class AuditConfig(BaseModel):
@@ -55,7 +55,7 @@ class AuditConfig(BaseModel):
     target: str = DEFAULT_TARGET
     tier: Tier = Tier.GREY
     tier_explicit: bool = False
-    plan: str = "quick"
+    plan: str = DEFAULT_PLAN
     suites: list[str] | None = None
     limit: int | None = Field(default=None, ge=1)
     seed: int = 0
@@ -64,6 +64,7 @@ class AuditConfig(BaseModel):
     out: Path = Path("assay-out")
     fresh: bool = False
     max_connections: int = Field(default=32, ge=1)
+    full: bool = False
     show_progress: bool = True
 
 
@@ -102,8 +103,9 @@ class _PlannedSuite:
     method: str
     params: dict[str, Any]
     sample_ids: list[str]
-    threshold: float | None
-    threshold_meaning: str
+    thresholds: list[Threshold]
+    provider: str = "chat"
+    model_args: dict[str, Any] = field(default_factory=dict)
 
 
 def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutcome:
@@ -194,32 +196,67 @@ def _tier_shortfall(endpoint: Endpoint, requested: Tier) -> str:
 def _plan_suite(
     spec: SuiteSpec, entry: Any, plan: Plan, tier: Tier, endpoint: Endpoint, config: AuditConfig
 ) -> _PlannedSuite:
-    suite_tier = spec.method_for(tier)
-    params = dict(entry.params)
-    method = "generate"
-    if spec.id == "hazard_knowledge":
-        if suite_tier.allows(Tier.GREY):
-            method = "logprobs" if endpoint.capabilities.completion_logprobs else "chat_logprobs"
-        params.setdefault("method", method)
-        method = str(params["method"])
+    caps = endpoint.capabilities
+    features = EndpointFeatures(
+        completion_logprobs=caps.completion_logprobs,
+        chat_logprobs=caps.chat_logprobs,
+        native_tools=caps.native_tools,
+    )
+    choice = spec.run_choice(tier, features)
+    params = {**choice.params, **entry.params}
     task = spec.build(**params)
     sample_ids = [str(s.id) for s in task.dataset]
-    limit = entry.limit or config.limit
+    limits = [n for n in (None if config.full else entry.limit, config.limit) if n is not None]
+    limit = min(limits) if limits else None
     if limit is not None and limit < len(sample_ids):
-        rng = random.Random(config.seed)
-        chosen = set(rng.sample(sample_ids, limit))
-        sample_ids = [s for s in sample_ids if s in chosen]
-    threshold = plan.threshold_for(spec.id)
+        metadata = [s.metadata or {} for s in task.dataset]
+        sample_ids = _subset(
+            sample_ids, limit, config.seed, metadata, spec.breakdown_key, spec.keep_together
+        )
     return _PlannedSuite(
         spec=spec,
         task=task,
-        tier=suite_tier,
-        method=method,
+        tier=choice.tier,
+        method=choice.method,
         params=params,
         sample_ids=sample_ids,
-        threshold=threshold.value if threshold else None,
-        threshold_meaning=threshold.meaning if threshold else "",
+        thresholds=plan.thresholds_for(spec.id),
+        provider=choice.provider,
+        model_args=choice.model_args,
     )
+
+
+def _subset(
+    ids: list[str],
+    limit: int,
+    seed: int,
+    metadata: list[dict[str, Any]],
+    key: str | None,
+    together: str | None = None,
+) -> list[str]:
+    """A seeded subset of about ``limit`` items, stratified by ``key`` (round-robin over
+    its values) so every group stays represented; items sharing the ``together``
+    value (e.g. the two sides of a mirrored pair) are taken or left as a unit."""
+    rng = random.Random(seed)
+    units: dict[str, list[str]] = {}
+    unit_stratum: dict[str, str] = {}
+    for sample_id, meta in zip(ids, metadata, strict=True):
+        unit = str(meta.get(together)) if together else sample_id
+        units.setdefault(unit, []).append(sample_id)
+        unit_stratum.setdefault(unit, str(meta.get(key, "")) if key else "")
+    strata: dict[str, list[str]] = {}
+    for unit, stratum in unit_stratum.items():
+        strata.setdefault(stratum, []).append(unit)
+    for members in strata.values():
+        rng.shuffle(members)
+    chosen: list[str] = []
+    queues = [strata[k] for k in sorted(strata)]
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.extend(units[queue.pop()])
+    keep = set(chosen)
+    return [s for s in ids if s in keep]
 
 
 def _config_record(
@@ -253,10 +290,10 @@ def _config_digest(
     return sha256_json(_config_record(config, endpoint, tier, planned))
 
 
-def _inspect_model(endpoint: Endpoint, method: str, config: AuditConfig) -> Any:
+def _inspect_model(endpoint: Endpoint, planned: _PlannedSuite, config: AuditConfig) -> Any:
     from inspect_ai.model import GenerateConfig, get_model
 
-    provider = "openai-api-completions" if method == "logprobs" else "openai-api"
+    provider = "openai-api-completions" if planned.provider == "completions" else "openai-api"
     connections = config.max_connections if endpoint.in_process else min(config.max_connections, 10)
     return get_model(
         f"{provider}/assay/{endpoint.model}",
@@ -264,6 +301,7 @@ def _inspect_model(endpoint: Endpoint, method: str, config: AuditConfig) -> Any:
         api_key=endpoint.api_key,
         config=GenerateConfig(max_connections=connections, seed=config.seed),
         memoize=False,
+        **planned.model_args,
     )
 
 
@@ -292,9 +330,7 @@ def _run_suites(
         if not remaining:
             continue
         dataset = MemoryDataset(remaining, name=p.spec.id)
-        tasks.append(
-            task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p.method, config))
-        )
+        tasks.append(task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p, config)))
 
     if not tasks:
         console.print("all planned samples are already scored; rebuilding the report")
@@ -391,8 +427,7 @@ def _build_report(
             },
             n_planned=len(wanted),
             n_errors=errors.get(p.spec.id, 0),
-            threshold=p.threshold,
-            threshold_meaning=p.threshold_meaning,
+            thresholds=[(t.value, t.meaning, t.unit) for t in p.thresholds],
         )
         results.append(suite_result(info, records))
     decision = decide_overall([(r.title, r.decision) for r in results])
@@ -424,7 +459,7 @@ def _build_report(
             name=plan.name,
             digest=plan.digest,
             suites=[p.spec.id for p in planned],
-            thresholds={t.suite: t.value for t in plan.thresholds},
+            thresholds={f"{t.suite}:{t.unit}": t.value for t in plan.thresholds},
         ),
         decision=decision,
         suites=results,

@@ -25,7 +25,15 @@ def audit_command(
         "endpoint returns no logprobs, unless given explicitly).",
         case_sensitive=False,
     ),
-    plan: str = typer.Option("quick", "--plan", "-p", help="Built-in audit plan."),
+    plan: str = typer.Option(
+        "quick",
+        "--plan",
+        "-p",
+        help="Built-in plan: quick (every suite, small samples; minutes) or standard (decision-sized samples).",
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Every item of every suite, ignoring the plan's sample limits."
+    ),
     suite: list[str] = typer.Option(
         [], "--suite", "-s", help="Run only these suites (repeatable)."
     ),
@@ -75,6 +83,7 @@ def audit_command(
         out=out,
         fresh=fresh,
         max_connections=max_connections,
+        full=full,
         show_progress=not quiet,
     )
     console = Console(stderr=True)

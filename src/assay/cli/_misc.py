@@ -16,17 +16,21 @@ suites_app = typer.Typer(help="The test suites assay ships.", no_args_is_help=Tr
 
 @suites_app.command("list")
 def list_suites() -> None:
-    """List suites with their risk area, tiers, version and data digest."""
+    """List suites with their risk area, tiers, version, item count, primary metric and data digest."""
     from assay.suites import all_suites
 
-    table = Table("suite", "risk area", "tiers", "version", "data digest")
+    table = Table(
+        "suite", "risk area", "tiers", "version", "items", "primary metric", "data digest"
+    )
     for s in all_suites():
         table.add_row(
             s.id,
             s.risk_area,
             ",".join(t.value for t in s.tiers),
             s.version,
-            s.data_digest[:19] + "…",
+            str(s.item_count),
+            f"{s.primary_metric.name} ({s.primary_metric.kind})",
+            s.data_digest,
         )
     table_console().print(table)
 

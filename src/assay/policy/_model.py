@@ -16,6 +16,8 @@ Outcome = Literal[
     "capability_ruled_out",
     "safeguard_adequate",
     "safeguard_inadequate",
+    "exceeds_threshold",
+    "within_threshold",
     "inconclusive",
     "no_threshold",
     "no_data",
@@ -27,6 +29,7 @@ class SuiteDecision(_Strict):
     summary: str
     reasons: list[str]
     threshold: float | None = None
+    kind: Literal["capability", "safeguard", "harm", "usefulness", "bias"] = "capability"
 
 
 Action = Literal[

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from assay.gateway import Tier
 from assay.policy import decide_suite
 from assay.records import SampleRecord
 from assay.report._model import Group, JudgeValidationInfo, SuiteResult
-from assay.stats import Metric, metric_from_proportion, wilson
+from assay.stats import metric_from_proportion
 from assay.suites import SuiteSpec
 
 
@@ -24,38 +24,22 @@ class SuiteRunInfo:
     params: dict[str, str | int | float | bool | None]
     n_planned: int
     n_errors: int = 0
-    threshold: float | None = None
-    threshold_meaning: str = ""
+    thresholds: list[tuple[float, str, str]] = field(default_factory=list)  # (value, meaning, unit)
     notes: list[str] = field(default_factory=list)
-
-
-def rate_metric(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Metric:
-    """The suite's primary metric: the mean of 0/1 sample scores, with a Wilson interval."""
-    successes = sum(1 for r in records if r.value >= 0.5)
-    return metric_from_proportion(
-        spec.primary_metric.name,
-        wilson(successes, len(records)),
-        direction=spec.primary_metric.direction,
-        description=spec.primary_metric.description,
-    )
 
 
 def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteResult:
     spec = info.spec
-    metric = rate_metric(spec, records)
-    breakdown: list[Group] = []
-    if spec.breakdown_key:
-        groups: dict[str, list[SampleRecord]] = defaultdict(list)
-        for r in records:
-            groups[str(r.sample_metadata.get(spec.breakdown_key, "unknown"))].append(r)
-        breakdown = [
-            Group(key=spec.breakdown_key, value=name, metrics=[rate_metric(spec, rows)])
-            for name, rows in sorted(groups.items())
-        ]
-    notes = list(info.notes)
-    judge = None
-    if spec.id == "misuse_refusal":
-        judge = _judge_info()
+    summary = spec.summary(records)
+    metric = summary.metrics[0]
+    threshold, meaning = next(
+        ((v, m) for v, m, unit in info.thresholds if unit == metric.unit), (None, "")
+    )
+    breakdown = [
+        Group(key=key, value=value, metrics=metrics) for key, value, metrics in summary.breakdown
+    ]
+    notes = list(info.notes) + list(summary.notes)
+    judge = _judge_info(spec.judge()) if spec.judge is not None else None
     if spec.chance is not None:
         notes.append(f"chance accuracy is {spec.chance:.2f} (random guessing among the options)")
     missing = sum(
@@ -83,32 +67,34 @@ def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteRe
         n=len(records),
         n_planned=info.n_planned,
         n_errors=info.n_errors,
-        metrics=[metric],
+        metrics=summary.metrics,
         breakdown=breakdown,
         judge=judge,
-        decision=decide_suite(metric, info.threshold, info.threshold_meaning),
+        decision=decide_suite(metric, threshold, meaning, spec.primary_metric.kind),
         notes=notes,
     )
 
 
-def _judge_info() -> JudgeValidationInfo:
-    from assay.suites._refusal import validate_judge
-
-    v = validate_judge()
+def _judge_info(v: Any) -> JudgeValidationInfo:
+    """A measured judge (``assay.suites._refusal.JudgeValidation`` or alike) for the report."""
     return JudgeValidationInfo(
         judge=v.judge,
         version=v.version,
         dataset=v.dataset,
         n=v.n,
+        positive=v.positive,
+        negative=v.negative,
         accuracy=metric_from_proportion(
             "accuracy", v.accuracy, description="agreement with human labels"
         ),
         sensitivity=metric_from_proportion(
-            "sensitivity", v.sensitivity, description="human-labelled refusals the judge recognised"
+            "sensitivity",
+            v.sensitivity,
+            description=f"human-labelled {v.positive} cases the judge recognised",
         ),
         specificity=metric_from_proportion(
             "specificity",
             v.specificity,
-            description="human-labelled compliances the judge recognised",
+            description=f"human-labelled {v.negative} cases the judge recognised",
         ),
     )

@@ -8,14 +8,15 @@ from assay.report._model import Report, SuiteResult
 
 
 def _suite_rows(suite: SuiteResult) -> list[tuple[str, float, float, float, int]]:
+    """The primary metric, then the breakdown groups in the same unit."""
     rows = []
-    for metric in suite.metrics:
-        if metric.value is not None and metric.ci is not None:
-            rows.append(("all items", metric.value, metric.ci.low, metric.ci.high, metric.n))
+    primary = suite.metrics[0]
+    if primary.value is not None and primary.ci is not None:
+        rows.append(("all items", primary.value, primary.ci.low, primary.ci.high, primary.n))
     for group in suite.breakdown:
         m = group.metrics[0]
-        if m.value is not None and m.ci is not None:
-            rows.append((group.value, m.value, m.ci.low, m.ci.high, m.n))
+        if m.value is not None and m.ci is not None and m.unit == primary.unit:
+            rows.append((f"{group.value}", m.value, m.ci.low, m.ci.high, m.n))
     return rows
 
 
@@ -57,10 +58,14 @@ def results_figure(report: Report) -> str:
                 markersize=4,
             )
         ax.set_yticks(ys, labels, fontsize=8)
-        ax.set_xlim(0, 1)
+        if suite.metrics[0].unit == "proportion":
+            ax.set_xlim(0, 1)
+        else:
+            ax.axvline(0.0, color="#999999", linewidth=0.8)
         ax.set_ylim(-0.7, len(rows) - 0.3)
         metric = suite.metrics[0].name.replace("_", " ")
-        ax.set_title(f"{suite.title}: {metric}", fontsize=9, loc="left")
+        unit = "" if suite.metrics[0].unit == "proportion" else f" ({suite.metrics[0].unit})"
+        ax.set_title(f"{suite.title}: {metric}{unit}", fontsize=9, loc="left")
         threshold = suite.decision.threshold
         if threshold is not None:
             ax.axvline(
@@ -72,6 +77,8 @@ def results_figure(report: Report) -> str:
             )
         if suite.id == "hazard_knowledge":
             ax.axvline(0.25, color="#777777", linestyle=":", linewidth=1, label="chance 0.25")
+        if len(rows) > 24:  # long breakdowns (e.g. per decision) are in the tables
+            ax.set_yticks([])
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right", frameon=False)
         ax.tick_params(axis="x", labelsize=8)

@@ -8,6 +8,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from assay.report._figures import results_figure
 from assay.report._model import Report
+from assay.stats import format_value
 
 ACTION_WORDS = {
     "deploy": "deploy",
@@ -30,6 +31,8 @@ OUTCOME_CLASS = {
     "safeguard_inadequate": "bad",
     "capability_ruled_out": "good",
     "safeguard_adequate": "good",
+    "exceeds_threshold": "bad",
+    "within_threshold": "good",
     "inconclusive": "unsure",
     "no_threshold": "",
     "no_data": "unsure",
@@ -50,4 +53,5 @@ def render_html(report: Report, descriptions: dict[str, str]) -> str:
         outcome_class=OUTCOME_CLASS,
         descriptions=descriptions,
         yesno=lambda flag: "yes" if flag else "no",
+        fmt=format_value,
     )

@@ -17,7 +17,7 @@ from assay.models import ModelFingerprint
 from assay.policy import OverallDecision, SuiteDecision
 from assay.stats import Metric
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class _Strict(BaseModel):
@@ -39,6 +39,8 @@ class JudgeValidationInfo(_Strict):
     version: str
     dataset: str
     n: int
+    positive: str = Field(description="the label the judge detects, e.g. refusal")
+    negative: str = Field(description="the other label, e.g. compliance")
     accuracy: Metric
     sensitivity: Metric
     specificity: Metric
@@ -68,6 +70,7 @@ class Capabilities(_Strict):
     chat_logprobs: bool
     completions: bool
     completion_logprobs: bool
+    native_tools: bool = False
     granted_tier: Tier | None = None
 
 
@@ -95,7 +98,7 @@ class Environment(_Strict):
 
 
 class Report(_Strict):
-    schema_version: Literal["1.0"] = "1.0"
+    schema_version: Literal["1.1"] = "1.1"
     run_id: str
     config_digest: str
     created_at: str

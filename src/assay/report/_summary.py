@@ -7,12 +7,15 @@ from rich.table import Table
 
 from assay.report._html import ACTION_WORDS
 from assay.report._model import Report
+from assay.stats import format_value
 
 _STYLE = {
     "capability_present": "bold red",
     "safeguard_inadequate": "bold red",
     "capability_ruled_out": "green",
     "safeguard_adequate": "green",
+    "exceeds_threshold": "bold red",
+    "within_threshold": "green",
     "inconclusive": "yellow",
     "no_data": "yellow",
     "no_threshold": "",
@@ -33,9 +36,15 @@ def print_summary(report: Report, console: Console) -> None:
     table.add_column("finding")
     for s in report.suites:
         m = s.metrics[0]
-        value = f"{m.value:.3f}" if m.value is not None else "-"
-        ci = f"{m.ci.low:.3f}-{m.ci.high:.3f}" if m.ci else "-"
-        threshold = f"{s.decision.threshold:.2f}" if s.decision.threshold is not None else "-"
+        value = format_value(m.value, m.unit)
+        ci = (
+            f"{format_value(m.ci.low, m.unit)} to {format_value(m.ci.high, m.unit)}"
+            if m.ci
+            else "-"
+        )
+        threshold = (
+            format_value(s.decision.threshold, m.unit) if s.decision.threshold is not None else "-"
+        )
         n = f"{s.n}" if s.n == s.n_planned else f"{s.n}/{s.n_planned}"
         outcome = s.decision.outcome
         table.add_row(
@@ -50,15 +59,19 @@ def print_summary(report: Report, console: Console) -> None:
         )
         for g in s.breakdown:
             gm = g.metrics[0]
-            gv = f"{gm.value:.3f}" if gm.value is not None else "-"
-            gci = f"{gm.ci.low:.3f}-{gm.ci.high:.3f}" if gm.ci else "-"
+            gv = format_value(gm.value, gm.unit)
+            gci = (
+                f"{format_value(gm.ci.low, gm.unit)} to {format_value(gm.ci.high, gm.unit)}"
+                if gm.ci
+                else "-"
+            )
             table.add_row(f"  {g.value}", "", str(gm.n), "", gv, gci, "", "", style="dim")
     console.print(table)
     for s in report.suites:
         if s.judge is not None:
             j = s.judge
             console.print(
-                f"[dim]{s.id}: refusal judge {j.judge}@{j.version} accuracy {j.accuracy.value:.3f} "
+                f"[dim]{s.id}: judge {j.judge}@{j.version} accuracy {j.accuracy.value:.3f} "
                 f"(sensitivity {j.sensitivity.value:.3f}, specificity {j.specificity.value:.3f}) on {j.n} labelled replies[/]"
             )
     console.print(

@@ -22,6 +22,9 @@ class Interval(_Strict):
 
 class Metric(_Strict):
     name: str
+    unit: str = Field(
+        default="proportion", description="proportion (0-1), logit, or another unit named here"
+    )
     value: float | None = Field(description="point estimate; null when n is 0")
     ci: Interval | None
     n: int = Field(ge=0, description="number of samples behind the estimate")
@@ -54,3 +57,14 @@ def metric_from_proportion(
         direction=direction,
         description=description,
     )
+
+
+def format_value(value: float | None, unit: str = "proportion", digits: int = 1) -> str:
+    """A value as people read it: proportions as percentages, logits signed."""
+    if value is None:
+        return "n/a"
+    if unit == "proportion":
+        return f"{100 * value:.{digits}f}%"
+    if unit in ("logit", "score", "log ratio"):
+        return f"{value:+.2f}"
+    return f"{value:.3g}"

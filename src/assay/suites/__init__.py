@@ -1,5 +1,31 @@
 """Test suites: Inspect tasks with declared risk areas, tiers, versions and data digests."""
 
-from assay.suites._registry import MetricSpec, SuiteSpec, all_suites, get_suite, register_suite
+from assay.suites._registry import (
+    EndpointFeatures,
+    MetricKind,
+    MetricSpec,
+    RunChoice,
+    SuiteSpec,
+    Summary,
+    all_suites,
+    get_suite,
+    grey_or_black_mc,
+    rate_metric,
+    rate_summary,
+    register_suite,
+)
 
-__all__ = ["MetricSpec", "SuiteSpec", "all_suites", "get_suite", "register_suite"]
+__all__ = [
+    "EndpointFeatures",
+    "MetricKind",
+    "MetricSpec",
+    "RunChoice",
+    "SuiteSpec",
+    "Summary",
+    "all_suites",
+    "get_suite",
+    "grey_or_black_mc",
+    "rate_metric",
+    "rate_summary",
+    "register_suite",
+]

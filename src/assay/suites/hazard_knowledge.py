@@ -28,7 +28,7 @@ from assay.suites._mc import (
     completion_prompt,
     letter_choice,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+from assay.suites._registry import MetricSpec, SuiteSpec, grey_or_black_mc, register_suite
 
 SUITE_ID = "hazard_knowledge"
 VERSION = "1.0.0"
@@ -134,10 +134,11 @@ SPEC = register_suite(
         primary_metric=MetricSpec(
             name="accuracy",
             description="share of questions answered correctly (chance is 0.25)",
-            direction="lower_is_safer",
+            kind="capability",
         ),
         build=hazard_knowledge,
         breakdown_key="subset",
         chance=CHANCE,
+        choose=grey_or_black_mc,
     )
 )

@@ -1,13 +1,18 @@
 """Reusable test fixtures: tiny models and reference targets with known behaviour."""
 
-from assay.testing._scripted import (
+from assay.testing._reference import (
     COMPLIANT_REPLY,
     REFUSING_REPLY,
-    ScriptedBackend,
     always_comply,
     always_refuse,
+    biased_decider,
+    coder,
+    multiple_choice_answerer,
     multiple_choice_oracle,
+    partisan,
+    scripted_agent,
 )
+from assay.testing._scripted import ScriptedBackend
 from assay.testing._tiny import CHATML_TEMPLATE, build_tiny_llama
 
 __all__ = [
@@ -17,6 +22,11 @@ __all__ = [
     "ScriptedBackend",
     "always_comply",
     "always_refuse",
+    "biased_decider",
     "build_tiny_llama",
+    "coder",
+    "multiple_choice_answerer",
     "multiple_choice_oracle",
+    "partisan",
+    "scripted_agent",
 ]

@@ -106,12 +106,47 @@ class ScriptedBackend:
     ) -> ChatCompletionResponse:
         self.requests.append("chat")
         meter.reserve(tokens=sum(len(_pieces(m.text())) for m in request.messages) + 1024, floats=0)
+        wants_logprobs = self.logprobs and (request.logprobs or request.top_logprobs is not None)
+        if (
+            self.next_token is not None
+            and wants_logprobs
+            and (request.max_tokens or request.max_completion_tokens) == 1
+        ):
+            # a one-token answer scored by its distribution (e.g. yes/no after an answer prefix)
+            distribution = _normalised(
+                self.next_token("\n".join(m.text() for m in request.messages))
+            )
+            ranked = sorted(distribution.items(), key=lambda kv: -kv[1])
+            best, best_logprob = ranked[0]
+            top = [TopLogprob(token=t, logprob=v) for t, v in ranked[: request.top_logprobs or 0]]
+            choice_logprobs = ChatChoiceLogprobs(
+                content=[ChatTokenLogprob(token=best, logprob=best_logprob, top_logprobs=top)]
+            )
+            meter.record(
+                prompt_tokens=sum(len(_pieces(m.text())) for m in request.messages),
+                completion_tokens=1,
+                floats=1 + len(top),
+            )
+            return ChatCompletionResponse(
+                id=f"chatcmpl-{uuid.uuid4().hex}",
+                created=int(time.time()),
+                model=self.name,
+                choices=[
+                    ChatChoice(
+                        index=0,
+                        message=AssistantMessage(content=best),
+                        finish_reason="length",
+                        logprobs=choice_logprobs,
+                    )
+                ],
+                usage=Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2),
+            )
         text = self.reply(request.messages)
         if request.max_tokens or request.max_completion_tokens:
             limit = request.max_completion_tokens or request.max_tokens or 0
             text = "".join(_pieces(text)[:limit])
         logprobs = None
-        if self.logprobs and (request.logprobs or request.top_logprobs is not None):
+        if wants_logprobs:
             content = [
                 ChatTokenLogprob(
                     token=p,
@@ -196,43 +231,3 @@ class ScriptedBackend:
 
     def detokenize(self, request: DetokenizeRequest) -> DetokenizeResponse:
         raise bad_request("scripted targets cannot detokenize")
-
-
-# ---- reference behaviours ---------------------------------------------------------
-
-COMPLIANT_REPLY = (
-    "Sure, here is how to do that. Step 1: [placeholder]. Step 2: [placeholder]. That's it."
-)
-REFUSING_REPLY = (
-    "I can't help with that request. If you are in danger, please contact local emergency services."
-)
-
-
-def always_comply(name: str = "always-comply") -> ScriptedBackend:
-    """Complies with every request (placeholder content only): fails refusal suites."""
-    return ScriptedBackend(name, lambda _messages: COMPLIANT_REPLY)
-
-
-def always_refuse(name: str = "always-refuse") -> ScriptedBackend:
-    """Refuses every request: passes refusal suites, fails over-refusal ones."""
-    return ScriptedBackend(name, lambda _messages: REFUSING_REPLY)
-
-
-def multiple_choice_oracle(
-    answers: dict[str, str], name: str = "mc-oracle", fallback: str = "A"
-) -> ScriptedBackend:
-    """Knows the answer letter of each question (keyed by question text): scores 100%
-    in generate mode and through letter logprobs. Other requests are refused."""
-
-    def find(text: str) -> str | None:
-        return next((letter for question, letter in answers.items() if question in text), None)
-
-    def reply(messages: Sequence[ChatMessage]) -> str:
-        letter = find(messages[-1].text())
-        return f"The answer is {letter}." if letter else REFUSING_REPLY
-
-    def next_token(prompt: str) -> dict[str, float]:
-        letter = find(prompt) or fallback
-        return {f" {c}": (4.0 if c == letter else 0.0) for c in "ABCD"} | {" The": -1.0}
-
-    return ScriptedBackend(name, reply, next_token)

@@ -1,0 +1,66 @@
+"""``election_refusal``: does the model decline to help subvert an election?
+
+Requests for election disinformation, voter suppression and impersonation of
+officials or candidates (generic, or set in fictional jurisdictions; no real
+people or parties), judged by the rule-based refusal judge whose accuracy is
+reported beside the rate.
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.solver import generate
+
+from assay.gateway import Tier
+from assay.suites._data import read_jsonl, shipped
+from assay.suites._refusal import refusal_scorer, validate_judge
+from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+
+SUITE_ID = "election_refusal"
+VERSION = "1.0.0"
+DATA_FILE = "election_requests.jsonl"
+
+
+@task(name=SUITE_ID)
+def election_refusal(max_tokens: int = 64) -> Task:
+    """Refusal rate on election-subversion requests, per category."""
+    samples = [
+        Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
+        for r in read_jsonl(shipped(DATA_FILE))
+    ]
+    return Task(
+        dataset=MemoryDataset(samples, name=SUITE_ID),
+        solver=generate(),
+        scorer=refusal_scorer(),
+        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
+        name=SUITE_ID,
+        version=VERSION,
+        metadata={"assay_suite": SUITE_ID},
+    )
+
+
+SPEC = register_suite(
+    SuiteSpec(
+        id=SUITE_ID,
+        title="Refusal to subvert elections",
+        risk_area="election_integrity",
+        version=VERSION,
+        description=(
+            "45 requests for election disinformation, voter suppression and impersonation of "
+            "officials. The refusal rate is the safeguard against the model's use in election "
+            "interference."
+        ),
+        data_files=(DATA_FILE,),
+        tiers=(Tier.BLACK,),
+        primary_metric=MetricSpec(
+            name="refusal_rate",
+            description="share of election-subversion requests declined",
+            kind="safeguard",
+        ),
+        build=election_refusal,
+        breakdown_key="category",
+        judge=validate_judge,
+    )
+)
