@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +91,22 @@ def gateway(
         yield LiveGateway(
             server, backend, tokens, secrets[Tier.BLACK], secrets[Tier.GREY], secrets[Tier.WHITE]
         )
+
+
+@pytest.fixture
+def serve_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[object], str]]:
+    """Serve a scripted reference target behind a real gateway on loopback; returns its
+    OpenAI base URL and sets OPENAI_API_KEY to a grey-tier token for it."""
+    servers: list[BackgroundServer] = []
+
+    def start(backend: object) -> str:
+        tokens = TokenStore.in_memory()
+        _, key = tokens.issue(tier=Tier.GREY, engagement="tests")
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        server = BackgroundServer(create_app(backend, tokens)).start()  # type: ignore[arg-type]
+        servers.append(server)
+        return server.base_url
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,7 +1,17 @@
 """Audits: plans, target endpoints, resumable runs through Inspect, and their outputs."""
 
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
-from assay.audit._plan import BUILTIN_PLANS, DEFAULT_PLAN, Plan, SuiteEntry, Threshold, get_plan
+from assay.audit._plan import (
+    DEFAULT_PLAN,
+    Plan,
+    Statistics,
+    SuiteEntry,
+    Threshold,
+    builtin_plan_names,
+    get_plan,
+    load_plan,
+    plan_schema,
+)
 from assay.audit._runner import (
     INSPECT_EVAL_OPTIONS,
     AuditConfig,
@@ -12,7 +22,6 @@ from assay.audit._runner import (
 from assay.audit._store import RunStore
 
 __all__ = [
-    "BUILTIN_PLANS",
     "DEFAULT_PLAN",
     "INSPECT_EVAL_OPTIONS",
     "AuditConfig",
@@ -22,10 +31,14 @@ __all__ = [
     "Endpoint",
     "Plan",
     "RunStore",
+    "Statistics",
     "SuiteEntry",
     "Threshold",
+    "builtin_plan_names",
     "get_plan",
+    "load_plan",
     "open_endpoint",
+    "plan_schema",
     "probe",
     "run_audit",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,11 +29,11 @@ from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_file, sha256_json
 from assay.audit._endpoint import Endpoint, open_endpoint
-from assay.audit._plan import DEFAULT_PLAN, Plan, Threshold, get_plan
+from assay.audit._plan import CONFIDENCE, DEFAULT_PLAN, Plan, Threshold, get_plan
 from assay.audit._store import STORE_FILE, RunStore
 from assay.gateway import Tier
 from assay.models import DEFAULT_TARGET, parse_target
-from assay.policy import decide_overall
+from assay.policy import control_findings, decide_plan
 from assay.report import (
     Capabilities,
     Environment,
@@ -65,6 +65,9 @@ class AuditConfig(BaseModel):
     fresh: bool = False
     max_connections: int = Field(default=32, ge=1)
     full: bool = False
+    sequential: bool | None = Field(
+        default=None, description="stop rate suites early when settled (default: the plan's choice)"
+    )
     show_progress: bool = True
 
 
@@ -106,6 +109,21 @@ class _PlannedSuite:
     thresholds: list[Threshold]
     provider: str = "chat"
     model_args: dict[str, Any] = field(default_factory=dict)
+    sequential: SequentialRule | None = None
+    n_max: int = 0
+    # the task's full dataset, kept aside: inspect's task_with() replaces it in place
+    samples: list[Any] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+@dataclass(frozen=True)
+class SequentialRule:
+    """Stop sampling once the confidence sequence excludes ``threshold``."""
+
+    threshold: float
+    alpha: float
+    batch: int
+    min_n: int = 10
 
 
 def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutcome:
@@ -213,6 +231,16 @@ def _plan_suite(
         sample_ids = _subset(
             sample_ids, limit, config.seed, metadata, spec.breakdown_key, spec.keep_together
         )
+    thresholds = plan.thresholds_for(spec.id)
+    sequential = plan.statistics.sequential if config.sequential is None else config.sequential
+    proportion = next((t for t in thresholds if t.unit == "proportion"), None)
+    rule = (
+        SequentialRule(
+            threshold=proportion.value, alpha=1 - CONFIDENCE, batch=plan.statistics.batch
+        )
+        if sequential and spec.per_sample_rate and proportion is not None
+        else None
+    )
     return _PlannedSuite(
         spec=spec,
         task=task,
@@ -220,9 +248,12 @@ def _plan_suite(
         method=choice.method,
         params=params,
         sample_ids=sample_ids,
-        thresholds=plan.thresholds_for(spec.id),
+        thresholds=thresholds,
         provider=choice.provider,
         model_args=choice.model_args,
+        sequential=rule,
+        n_max=len(sample_ids),
+        samples=list(task.dataset),
     )
 
 
@@ -277,6 +308,7 @@ def _config_record(
                 "method": p.method,
                 "params": p.params,
                 "samples": len(p.sample_ids),
+                "sequential": p.sequential is not None,
                 "samples_digest": sha256_json(sorted(p.sample_ids)),
             }
             for p in planned
@@ -313,28 +345,16 @@ def _run_suites(
     console: Console,
     out: Path,
 ) -> tuple[int, dict[str, int], dict[str, str]]:
-    from inspect_ai import eval as inspect_eval
-    from inspect_ai import task_with
-    from inspect_ai.dataset import MemoryDataset
-
     from assay.audit._recorder import quiet_inspect_startup, recording
 
     quiet_inspect_startup()
-    tasks = []
     totals: dict[str, tuple[int, int]] = {}
     for p in planned:
         done = {sid for sid, _epoch in store.done(p.spec.id)}
         wanted = set(p.sample_ids)
-        remaining = [s for s in p.task.dataset if str(s.id) in wanted and str(s.id) not in done]
         totals[p.spec.id] = (len(wanted & done), len(wanted))
-        if not remaining:
-            continue
-        dataset = MemoryDataset(remaining, name=p.spec.id)
-        tasks.append(task_with(p.task, dataset=dataset, model=_inspect_model(endpoint, p, config)))
-
-    if not tasks:
-        console.print("all planned samples are already scored; rebuilding the report")
-        return 0, {}, {}
+    fixed = [p for p in planned if p.sequential is None]
+    sequential = [p for p in planned if p.sequential is not None]
 
     with _progress(config, console) as progress:
         bars = {
@@ -349,35 +369,118 @@ def _run_suites(
                 progress.advance(bars[suite])
 
         with recording(store, on_sample) as rec:
-            try:
-                logs = inspect_eval(
-                    tasks,
-                    log_dir=str(out / "logs"),
-                    max_tasks=1,
-                    max_samples=config.max_connections,
-                    fail_on_error=False,
-                    **INSPECT_EVAL_OPTIONS,
-                )
-            except KeyboardInterrupt:
-                raise AuditInterrupted(
-                    "audit interrupted; every scored sample is saved",
-                    hint="run the same command again to resume",
-                ) from None
-    statuses = [log.status for log in logs]
-    # Inspect swallows Ctrl-C and returns fewer logs (or cancelled ones).
-    if len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
-        raise AuditInterrupted(
-            "audit interrupted; every scored sample is saved",
-            hint="run the same command again to resume",
-        )
-    failed = [log for log in logs if log.status == "error"]
-    if failed:
-        message = failed[0].error.message.splitlines()[0] if failed[0].error else "unknown error"
-        raise AssayError(
-            f"suite {failed[0].eval.task} failed: {message}",
-            hint="scored samples are saved; rerun to resume",
-        )
+            runner = _InspectRunner(endpoint, config, out)
+            batch = [(p, _remaining(p, store, p.sample_ids)) for p in fixed]
+            ran_any = runner.run([(p, r) for p, r in batch if r])
+            for p in sequential:
+                ran_any |= _run_sequentially(p, store, runner)
+                bar = bars[p.spec.id]
+                progress.update(bar, total=len(p.sample_ids), completed=len(p.sample_ids))
+    if not ran_any:
+        console.print("all planned samples are already scored; rebuilding the report")
     return counted["samples"], dict(rec.errors), dict(rec.error_messages)
+
+
+def _remaining(p: _PlannedSuite, store: RunStore, ids: Sequence[str]) -> list[Any]:
+    done = {sid for sid, _epoch in store.done(p.spec.id)}
+    wanted = set(ids)
+    return [s for s in p.samples if str(s.id) in wanted and str(s.id) not in done]
+
+
+class _InspectRunner:
+    """Runs batches of (suite, samples) through one ``inspect_ai.eval`` call each."""
+
+    def __init__(self, endpoint: Endpoint, config: AuditConfig, out: Path) -> None:
+        self.endpoint, self.config, self.out = endpoint, config, out
+
+    def run(self, batch: list[tuple[_PlannedSuite, list[Any]]]) -> bool:
+        from inspect_ai import eval as inspect_eval
+        from inspect_ai import task_with
+        from inspect_ai.dataset import MemoryDataset
+
+        if not batch:
+            return False
+        tasks = [
+            task_with(
+                p.task,
+                dataset=MemoryDataset(samples, name=p.spec.id),
+                model=_inspect_model(self.endpoint, p, self.config),
+            )
+            for p, samples in batch
+        ]
+        try:
+            logs = inspect_eval(
+                tasks,
+                log_dir=str(self.out / "logs"),
+                max_tasks=1,
+                max_samples=self.config.max_connections,
+                fail_on_error=False,
+                **INSPECT_EVAL_OPTIONS,
+            )
+        except KeyboardInterrupt:
+            raise AuditInterrupted(
+                "audit interrupted; every scored sample is saved",
+                hint="run the same command again to resume",
+            ) from None
+        statuses = [log.status for log in logs]
+        # Inspect swallows Ctrl-C and returns fewer logs (or cancelled ones).
+        if len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
+            raise AuditInterrupted(
+                "audit interrupted; every scored sample is saved",
+                hint="run the same command again to resume",
+            )
+        failed = [log for log in logs if log.status == "error"]
+        if failed:
+            message = (
+                failed[0].error.message.splitlines()[0] if failed[0].error else "unknown error"
+            )
+            raise AssayError(
+                f"suite {failed[0].eval.task} failed: {message}",
+                hint="scored samples are saved; rerun to resume",
+            )
+        return True
+
+
+def _run_sequentially(p: _PlannedSuite, store: RunStore, runner: _InspectRunner) -> bool:
+    """Score ``p``'s samples in a seeded random order, a batch at a time, until the
+    anytime-valid confidence sequence over the scored prefix excludes the threshold
+    (or the planned samples run out). Shrinks ``p.sample_ids`` to the samples used.
+
+    The order is fixed before any result is seen and each decision looks only at a
+    complete prefix of it, so which samples finish first (refusals are short) cannot
+    bias the estimate; the confidence sequence is valid at whatever n the test stops.
+    """
+    from assay.stats import confidence_sequence
+
+    rule = p.sequential
+    assert rule is not None
+    order = list(p.sample_ids)
+    random.Random(f"{runner.config.seed}:{p.spec.id}").shuffle(order)
+    ran = False
+    while True:
+        outcomes = {r.sample_id: r.value >= 0.5 for r in store.records(p.spec.id)}
+        prefix: list[str] = []
+        for sample_id in order:
+            if sample_id not in outcomes:
+                break
+            prefix.append(sample_id)
+        successes = sum(outcomes[s] for s in prefix)
+        cs = confidence_sequence(successes, len(prefix), alpha=rule.alpha)
+        settled = len(prefix) >= rule.min_n and (
+            cs.low > rule.threshold or cs.high < rule.threshold
+        )
+        if settled or len(prefix) == len(order):
+            p.sample_ids = prefix
+            p.stopped_early = len(prefix) < len(order)
+            return ran
+        pending = [s for s in order[len(prefix) :] if s not in outcomes][: rule.batch]
+        before = len(outcomes)
+        ran |= runner.run([(p, _remaining(p, store, pending))])
+        if len({r.sample_id for r in store.records(p.spec.id)}) == before:
+            # every sample of the batch failed: stop here rather than retry forever
+            p.sample_ids = prefix
+            p.stopped_early = len(prefix) < len(order)
+            return ran
 
 
 @contextmanager
@@ -425,12 +528,20 @@ def _build_report(
                 for k, v in p.params.items()
                 if isinstance(v, str | int | float | bool) or v is None
             },
-            n_planned=len(wanted),
+            n_planned=p.n_max,
+            interval=plan.statistics.interval,
+            sequential_alpha=p.sequential.alpha if p.sequential is not None else None,
+            stopped_early=p.stopped_early,
             n_errors=errors.get(p.spec.id, 0),
             thresholds=[(t.value, t.meaning, t.unit) for t in p.thresholds],
         )
         results.append(suite_result(info, records))
-    decision = decide_overall([(r.title, r.decision) for r in results])
+    controlled = control_findings(
+        [(r.metrics[0], r.decision) for r in results], plan.statistics.multiple_comparisons
+    )
+    for result, controlled_decision in zip(results, controlled, strict=True):
+        result.decision = controlled_decision
+    decision = decide_plan(plan.risk_areas, {r.id: r.decision for r in results}, plan.authorities)
     logs_dir = out / "logs"
     logs = (
         sorted(str(p.relative_to(out)) for p in logs_dir.glob("*.eval"))
@@ -460,6 +571,7 @@ def _build_report(
             digest=plan.digest,
             suites=[p.spec.id for p in planned],
             thresholds={f"{t.suite}:{t.unit}": t.value for t in plan.thresholds},
+            statistics=plan.statistics.model_dump(),
         ),
         decision=decision,
         suites=results,

@@ -29,7 +29,7 @@ def audit_command(
         "quick",
         "--plan",
         "-p",
-        help="Built-in plan: quick (every suite, small samples; minutes) or standard (decision-sized samples).",
+        help="Plan: quick (every suite, small samples; minutes), standard (decision-sized samples, sequential stopping) or a path to a plan YAML file (see `assay plan show`).",
     ),
     full: bool = typer.Option(
         False, "--full", help="Every item of every suite, ignoring the plan's sample limits."
@@ -64,6 +64,12 @@ def audit_command(
     max_connections: int = typer.Option(
         32, "--max-connections", min=1, help="Concurrent requests to the endpoint."
     ),
+    sequential: bool | None = typer.Option(
+        None,
+        "--sequential/--fixed",
+        help="Stop rate suites once their finding is settled (anytime-valid confidence "
+        "sequences), or always run the planned samples (default: the plan's choice).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
 ) -> None:
     """Run an audit plan against a target and write report.json, report.html,
@@ -84,6 +90,7 @@ def audit_command(
         fresh=fresh,
         max_connections=max_connections,
         full=full,
+        sequential=sequential,
         show_progress=not quiet,
     )
     console = Console(stderr=True)

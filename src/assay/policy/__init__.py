@@ -1,13 +1,33 @@
 """Policy: thresholds and intervals in, decisions with reasons out."""
 
-from assay.policy._decide import decide_overall, decide_suite
-from assay.policy._model import Action, Outcome, OverallDecision, SuiteDecision
+from assay.policy._decide import decide_suite
+from assay.policy._levels import decide_plan, decide_risk_area
+from assay.policy._model import (
+    ACTION_SEVERITY,
+    Action,
+    Condition,
+    Level,
+    Outcome,
+    OverallDecision,
+    RiskArea,
+    RiskAreaDecision,
+    SuiteDecision,
+)
+from assay.policy._multiplicity import control_findings, finding_p_value
 
 __all__ = [
+    "ACTION_SEVERITY",
     "Action",
+    "Condition",
+    "Level",
     "Outcome",
     "OverallDecision",
+    "RiskArea",
+    "RiskAreaDecision",
     "SuiteDecision",
-    "decide_overall",
+    "control_findings",
+    "decide_plan",
+    "decide_risk_area",
     "decide_suite",
+    "finding_p_value",
 ]

@@ -1,6 +1,7 @@
 """Reports: ``report.json`` (schema-versioned), ``report.html`` and the terminal summary."""
 
 from assay.report._build import SuiteRunInfo, suite_result
+from assay.report._compare import Comparison, SuiteComparison, compare_reports, load_report
 from assay.report._html import render_html
 from assay.report._model import (
     SCHEMA_VERSION,
@@ -19,15 +20,19 @@ from assay.report._summary import print_summary
 __all__ = [
     "SCHEMA_VERSION",
     "Capabilities",
+    "Comparison",
     "Environment",
     "Group",
     "JudgeValidationInfo",
     "PlanInfo",
     "Report",
+    "SuiteComparison",
     "SuiteResult",
     "SuiteRunInfo",
     "TargetInfo",
+    "compare_reports",
     "generate_schema",
+    "load_report",
     "load_schema",
     "print_summary",
     "render_html",

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from assay.gateway import Tier
 from assay.policy import decide_suite
 from assay.records import SampleRecord
 from assay.report._model import Group, JudgeValidationInfo, SuiteResult
-from assay.stats import metric_from_proportion
+from assay.stats import (
+    Interval,
+    Metric,
+    clopper_pearson,
+    confidence_sequence,
+    corrected_rate,
+    metric_from_corrected,
+    metric_from_proportion,
+    samples_to_settle,
+)
 from assay.suites import SuiteSpec
 
 
@@ -26,20 +35,44 @@ class SuiteRunInfo:
     n_errors: int = 0
     thresholds: list[tuple[float, str, str]] = field(default_factory=list)  # (value, meaning, unit)
     notes: list[str] = field(default_factory=list)
+    interval: Literal["wilson", "clopper-pearson"] = "wilson"
+    sequential_alpha: float | None = None  # set when the suite was tested sequentially
+    stopped_early: bool = False
 
 
 def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteResult:
     spec = info.spec
     summary = spec.summary(records)
-    metric = summary.metrics[0]
     threshold, meaning = next(
-        ((v, m) for v, m, unit in info.thresholds if unit == metric.unit), (None, "")
+        ((v, m) for v, m, unit in info.thresholds if unit == summary.metrics[0].unit),
+        (None, ""),
     )
+    metric = summary.metrics[0] = _primary_interval(summary.metrics[0], info)
+    validation = spec.judge() if spec.judge is not None else None
+    if validation is not None and spec.per_sample_rate and metric.successes is not None:
+        corrected = _judge_corrected(metric, validation)
+        if corrected is not None:
+            summary.metrics.insert(1, corrected)
     breakdown = [
         Group(key=key, value=value, metrics=metrics) for key, value, metrics in summary.breakdown
     ]
     notes = list(info.notes) + list(summary.notes)
-    judge = _judge_info(spec.judge()) if spec.judge is not None else None
+    judge = _judge_info(validation) if validation is not None else None
+    if info.sequential_alpha is not None:
+        notes.append(
+            f"tested sequentially: {'stopped once settled' if info.stopped_early else 'ran to the end'} "
+            f"after {len(records)} of at most {info.n_planned} items; the interval is an "
+            "anytime-valid confidence sequence, valid whenever sampling stopped"
+        )
+    decision = decide_suite(metric, threshold, meaning, spec.primary_metric.kind)
+    if (
+        decision.outcome == "inconclusive"
+        and threshold is not None
+        and metric.successes is not None
+        and metric.unit == "proportion"
+    ):
+        extra = samples_to_settle(metric.successes, metric.n, threshold, method=info.interval)
+        decision.samples_to_settle = extra
     if spec.chance is not None:
         notes.append(f"chance accuracy is {spec.chance:.2f} (random guessing among the options)")
     missing = sum(
@@ -70,8 +103,44 @@ def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteRe
         metrics=summary.metrics,
         breakdown=breakdown,
         judge=judge,
-        decision=decide_suite(metric, threshold, meaning, spec.primary_metric.kind),
+        decision=decision,
         notes=notes,
+    )
+
+
+def _primary_interval(metric: Metric, info: SuiteRunInfo) -> Metric:
+    """The interval the plan asks for: a confidence sequence for a sequentially tested
+    rate, Clopper-Pearson when the plan says so, else the suite's own (Wilson)."""
+    if metric.successes is None or metric.n == 0 or metric.unit != "proportion":
+        return metric
+    if info.sequential_alpha is not None:
+        cs = confidence_sequence(metric.successes, metric.n, alpha=info.sequential_alpha)
+        ci = Interval(low=cs.low, high=cs.high, level=cs.level, method=cs.method)
+    elif info.interval == "clopper-pearson":
+        cp = clopper_pearson(metric.successes, metric.n)
+        ci = Interval(low=cp.low, high=cp.high, level=cp.level, method=cp.method)
+    else:
+        return metric
+    return metric.model_copy(update={"ci": ci})
+
+
+def _judge_corrected(metric: Metric, validation: Any) -> Metric | None:
+    """The rate corrected for the judge's measured sensitivity and specificity."""
+    assert metric.successes is not None
+    try:
+        rate = corrected_rate(
+            metric.successes,
+            metric.n,
+            (validation.sensitivity.successes, validation.sensitivity.n),
+            (validation.specificity.successes, validation.specificity.n),
+        )
+    except ValueError:
+        return None
+    return metric_from_corrected(
+        f"{metric.name}_judge_corrected",
+        rate,
+        direction=metric.direction,
+        description=f"{metric.description}, corrected for the judge's measured errors",
     )
 
 

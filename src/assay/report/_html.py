@@ -49,6 +49,7 @@ def render_html(report: Report, descriptions: dict[str, str]) -> str:
         report=report,
         figure=results_figure(report),
         action_words=ACTION_WORDS[report.decision.action],
+        words=ACTION_WORDS,
         action_colour=ACTION_COLOUR[report.decision.action],
         outcome_class=OUTCOME_CLASS,
         descriptions=descriptions,

@@ -17,7 +17,7 @@ from assay.models import ModelFingerprint
 from assay.policy import OverallDecision, SuiteDecision
 from assay.stats import Metric
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 class _Strict(BaseModel):
@@ -88,6 +88,10 @@ class PlanInfo(_Strict):
     digest: str
     suites: list[str]
     thresholds: dict[str, float]
+    statistics: dict[str, str | bool | int] = Field(
+        default_factory=dict,
+        description="interval method, multiple-comparison control, sequential testing",
+    )
 
 
 class Environment(_Strict):
@@ -98,7 +102,7 @@ class Environment(_Strict):
 
 
 class Report(_Strict):
-    schema_version: Literal["1.1"] = "1.1"
+    schema_version: Literal["1.2"] = "1.2"
     run_id: str
     config_digest: str
     created_at: str

@@ -74,6 +74,14 @@ def print_summary(report: Report, console: Console) -> None:
                 f"[dim]{s.id}: judge {j.judge}@{j.version} accuracy {j.accuracy.value:.3f} "
                 f"(sensitivity {j.sensitivity.value:.3f}, specificity {j.specificity.value:.3f}) on {j.n} labelled replies[/]"
             )
+    for area in report.decision.risk_areas:
+        level = (
+            f"level {area.level} ({area.level_name})" if area.level is not None else "undetermined"
+        )
+        settled = "" if area.settled else " [yellow]not settled[/]"
+        console.print(
+            f"{area.title}: {level}{settled} -> " + "; ".join(ACTION_WORDS[a] for a in area.actions)
+        )
     console.print(
         f"[bold]Recommendation:[/] {ACTION_WORDS[report.decision.action]}. {report.decision.summary}"
     )

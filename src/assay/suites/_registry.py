@@ -92,6 +92,8 @@ class SuiteSpec:
         default=None, compare=False, repr=False
     )
     judge: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
+    # the primary metric is the share of samples scored 1 (so it can be tested sequentially)
+    per_sample_rate: bool = True
 
     @cached_property
     def data_digest(self) -> str:

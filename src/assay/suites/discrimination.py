@@ -399,5 +399,6 @@ SPEC = register_suite(
         breakdown_key="decision",
         choose=choose,
         summarize=summarize,
+        per_sample_rate=False,
     )
 )

@@ -234,5 +234,6 @@ SPEC = register_suite(
         breakdown_key="category",
         choose=grey_or_black_mc,
         summarize=summarize,
+        per_sample_rate=False,
     )
 )

@@ -350,6 +350,7 @@ SPEC = register_suite(
         breakdown_key="kind",
         keep_together="pair",
         summarize=summarize,
+        per_sample_rate=False,
         judge=validate_judge,
     )
 )

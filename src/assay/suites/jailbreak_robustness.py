@@ -280,6 +280,7 @@ SPEC = register_suite(
         build=jailbreak_robustness,
         breakdown_key="transform",
         summarize=summarize,
+        per_sample_rate=False,
         judge=validate_judge,
     )
 )

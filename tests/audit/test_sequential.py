@@ -1,0 +1,53 @@
+"""Sequential testing in audits: a rate suite stops once its confidence sequence
+settles the finding, reaching the fixed-size decision with fewer queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assay.audit import AuditConfig, run_audit
+from assay.testing import always_comply, always_refuse
+
+
+def run(url: str, out: Path, **kwargs: Any) -> dict[str, Any]:
+    run_audit(
+        AuditConfig(
+            target=f"openai:{url}",
+            suites=["misuse_refusal"],
+            plan="standard",
+            out=out,
+            show_progress=False,
+            **kwargs,
+        )
+    )
+    suite: dict[str, Any] = json.loads((out / "report.json").read_text())["suites"][0]
+    return suite
+
+
+def test_settled_suite_stops_early_with_the_fixed_size_decision(
+    serve_scripted: Callable[[object], str], tmp_path: Path
+) -> None:
+    url = serve_scripted(always_refuse())
+    sequential = run(url, tmp_path / "seq")
+    fixed = run(url, tmp_path / "fixed", sequential=False)
+    assert fixed["n"] == 120 and fixed["metrics"][0]["ci"]["method"] == "wilson"
+    assert sequential["decision"]["outcome"] == fixed["decision"]["outcome"] == "safeguard_adequate"
+    assert sequential["n"] < 100 and sequential["n_planned"] == 120
+    assert sequential["n"] % 32 == 0  # whole batches
+    assert sequential["metrics"][0]["ci"]["method"] == "beta-binomial-mixture-cs"
+    assert any("tested sequentially" in note for note in sequential["notes"])
+    lines = (tmp_path / "seq" / "samples.jsonl").read_text().splitlines()
+    assert len(lines) == sequential["n"]
+
+
+def test_sequential_audit_rebuilds_the_same_report_on_rerun(
+    serve_scripted: Callable[[object], str], tmp_path: Path
+) -> None:
+    url = serve_scripted(always_comply())
+    first = run(url, tmp_path / "a")
+    again = run(url, tmp_path / "a")
+    assert first["n"] == again["n"] < 120
+    assert first["decision"]["outcome"] == "safeguard_inadequate"
