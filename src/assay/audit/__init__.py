@@ -2,6 +2,7 @@
 
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
 from assay.audit._plan import (
+    CONFIDENCE,
     DEFAULT_PLAN,
     Plan,
     Statistics,
@@ -22,6 +23,7 @@ from assay.audit._runner import (
 from assay.audit._store import RunStore
 
 __all__ = [
+    "CONFIDENCE",
     "DEFAULT_PLAN",
     "INSPECT_EVAL_OPTIONS",
     "AuditConfig",

@@ -15,9 +15,13 @@ from rich.console import Console
 
 from assay import __version__
 from assay._util.errors import AssayError
+from assay.cli._attest import attest_app, commit_app, disclose_command
 from assay.cli._audit import audit_command
+from assay.cli._compare import compare_command
 from assay.cli._gateway import gateway_app
+from assay.cli._keys import keys_app
 from assay.cli._misc import suites_app, verify_command
+from assay.cli._plan import plan_app
 
 app = typer.Typer(
     name="assay",
@@ -46,8 +50,14 @@ def _root(
 
 app.command("audit")(audit_command)
 app.command("verify")(verify_command)
+app.command("disclose")(disclose_command)
+app.add_typer(keys_app, name="keys")
+app.add_typer(attest_app, name="attest")
+app.add_typer(commit_app, name="commit")
+app.command("compare")(compare_command)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(suites_app, name="suites")
+app.add_typer(plan_app, name="plan")
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

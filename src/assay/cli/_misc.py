@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assay._util.console import table_console
@@ -43,29 +44,85 @@ def verify_command(
         "-k",
         help="Trusted public key (PEM); repeatable. Default: your own tester key.",
     ),
+    threshold: int = typer.Option(
+        1, "--threshold", min=1, help="How many of the trusted keys must have signed."
+    ),
     artifacts: Path | None = typer.Option(
         None,
         "--artifacts",
-        help="Folder with report.json and samples.jsonl (default: beside the attestation).",
+        help="Folder with report.json and samples.jsonl; they must be there. Default: beside "
+        "the attestation, where missing files are skipped.",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="Local model folder to check against the model's fingerprint."
+    ),
+    disclosure: list[Path] = typer.Option(
+        [], "--disclosure", "-d", help="Disclosed records (assay disclose); repeatable."
+    ),
+    log_proof: Path | None = typer.Option(
+        None, "--log-proof", help="Transparency-log inclusion proof (assay attest log)."
+    ),
+    log_key: list[Path] = typer.Option(
+        [], "--log-key", help="Trusted public key of the log (PEM); repeatable."
+    ),
+    trusted_checkpoint: Path | None = typer.Option(
+        None,
+        "--trusted-checkpoint",
+        help="A log checkpoint you already trust; the log must be consistent with it.",
+    ),
+    suite_check: bool = typer.Option(
+        True,
+        "--suite-check/--no-suite-check",
+        help="Compare suite data digests with the suites installed here (loads the catalog: "
+        "a few seconds).",
     ),
 ) -> None:
-    """Verify an audit attestation offline: signatures by trusted keys, statement, file digests.
-    Exits 0 only when every check passes."""
+    """Verify an audit attestation offline; exit 0 only when every check passes.
+
+    Checks signatures by trusted keys, the statement and its predicate schema, file
+    digests and the Merkle root over the records when the files are at hand, disclosed
+    records, log inclusion and consistency with a checkpoint you already trust.
+    """
     from assay.attest import keys_dir, load_public_key, verify_attestation
 
-    if not attestation.is_file():
-        raise UsageError(f"no such file: {attestation}")
+    for path in [attestation, *disclosure, *key, *log_key]:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+    for option, value in (("--log-proof", log_proof), ("--trusted-checkpoint", trusted_checkpoint)):
+        if value is not None and not value.is_file():
+            raise UsageError(f"no such file: {value} ({option})")
+    if model is not None and not model.is_dir():
+        raise UsageError(f"no such folder: {model} (--model)")
+    if artifacts is not None and not artifacts.is_dir():
+        raise UsageError(f"no such folder: {artifacts} (--artifacts)")
+    if log_proof is not None and not log_key:
+        raise UsageError("--log-proof needs the log's public key", hint="pass --log-key LOG.pem")
+    if trusted_checkpoint is not None and log_proof is None:
+        raise UsageError("--trusted-checkpoint needs --log-proof (the newer checkpoint)")
     paths = list(key)
     if not paths:
         default = keys_dir() / "tester.pub"
         if not default.is_file():
             raise UsageError("no trusted key given", hint="pass --key PUBLIC_KEY.pem")
         paths = [default]
-    result = verify_attestation(attestation, [load_public_key(p) for p in paths], artifacts)
-    console = Console()
+    result = verify_attestation(
+        attestation,
+        [load_public_key(p) for p in paths],
+        artifacts,
+        threshold=threshold,
+        model_dir=model,
+        disclosures=disclosure,
+        log_proof=log_proof,
+        log_keys=[load_public_key(p) for p in log_key],
+        trusted_checkpoint=trusted_checkpoint,
+        check_suites=suite_check,
+    )
+    console = Console(highlight=False, soft_wrap=True)
     for check in result.checks:
-        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {check.name}: {check.detail}")
+        mark = (
+            "[yellow]skip[/]" if check.skipped else "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        )
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}")
     failure = result.first_failure
     if failure is not None:
         raise AssayError(f"verification failed at {failure.name}: {failure.detail}")

@@ -1,0 +1,183 @@
+"""Sequential against fixed-size testing on real suites: queries used and decisions.
+
+Runs the `standard` plan's rate suites twice on the same target, once with every
+planned sample (``--fixed``) and once sequentially (stop when the anytime-valid
+confidence sequence settles the finding), then compares the queries each used and
+the findings each reached. Because one sequential run is one random order, it also
+replays the sequential rule on the fixed run's own per-item outcomes over many random
+orders, giving the expected saving and how often the decisions agree.
+
+    python bench/sequential_savings.py                     # builtin:smollm2, ~20-30 min
+    python bench/sequential_savings.py --target hf:/path --replays 500
+
+Both audits resume when rerun with the same --work directory. Results are appended
+to bench/results/sequential_savings.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay.audit import CONFIDENCE, load_plan
+from assay.stats import confidence_sequence
+from assay.suites import get_suite
+
+RESULTS = Path(__file__).parent / "results" / "sequential_savings.jsonl"
+
+
+def rate_suites(plan_name: str) -> list[str]:
+    plan = load_plan(plan_name)
+    with_rate_threshold = {t.suite for t in plan.thresholds if t.unit == "proportion"}
+    return [
+        e.id for e in plan.suites if e.id in with_rate_threshold and get_suite(e.id).per_sample_rate
+    ]
+
+
+def run_audit(target: str, plan: str, suites: list[str], out: Path, sequential: bool) -> float:
+    command = [
+        sys.executable,
+        "-m",
+        "assay",
+        "audit",
+        "--target",
+        target,
+        "--plan",
+        plan,
+        "--out",
+        str(out),
+        "--quiet",
+        "--sequential" if sequential else "--fixed",
+    ]
+    for suite in suites:
+        command += ["--suite", suite]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def findings(out: Path) -> dict[str, dict[str, Any]]:
+    report = json.loads((out / "report.json").read_text())
+    return {
+        s["id"]: {"n": s["n"], "n_planned": s["n_planned"], "outcome": s["decision"]["outcome"]}
+        for s in report["suites"]
+    }
+
+
+def outcomes_by_suite(out: Path) -> dict[str, list[bool]]:
+    found: dict[str, list[bool]] = {}
+    for line in (out / "samples.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        found.setdefault(record["suite"], []).append(float(record["value"]) >= 0.5)
+    return found
+
+
+def replay(
+    outcomes: list[bool], threshold: float, batch: int, rng: random.Random, min_n: int = 10
+) -> tuple[int, str]:
+    """The sequential rule on one random order of already-measured outcomes."""
+    order = outcomes[:]
+    rng.shuffle(order)
+    alpha = 1 - CONFIDENCE
+    n = 0
+    while True:
+        n = min(len(order), n + batch)
+        successes = sum(order[:n])
+        cs = confidence_sequence(successes, n, alpha=alpha)
+        if n >= min_n and cs.low > threshold:
+            return n, "above"
+        if n >= min_n and cs.high < threshold:
+            return n, "below"
+        if n == len(order):
+            return n, "undecided"
+
+
+def fixed_side(low: float, high: float, threshold: float) -> str:
+    return "above" if low > threshold else "below" if high < threshold else "undecided"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="builtin:smollm2")
+    parser.add_argument("--plan", default="standard")
+    parser.add_argument("--work", type=Path, default=Path("bench-work/sequential"))
+    parser.add_argument("--replays", type=int, default=200)
+    args = parser.parse_args()
+
+    plan = load_plan(args.plan)
+    suites = rate_suites(args.plan)
+    thresholds = {t.suite: t.value for t in plan.thresholds if t.unit == "proportion"}
+    fixed_out, seq_out = args.work / "fixed", args.work / "sequential"
+    fixed_seconds = run_audit(args.target, args.plan, suites, fixed_out, sequential=False)
+    seq_seconds = run_audit(args.target, args.plan, suites, seq_out, sequential=True)
+    fixed, seq = findings(fixed_out), findings(seq_out)
+
+    rng = random.Random(0)
+    per_suite = {}
+    measured = outcomes_by_suite(fixed_out)
+    fixed_report = {
+        s["id"]: s for s in json.loads((fixed_out / "report.json").read_text())["suites"]
+    }
+    for suite in suites:
+        outcomes = measured[suite]
+        ci = fixed_report[suite]["metrics"][0]["ci"]
+        side = fixed_side(ci["low"], ci["high"], thresholds[suite])
+        runs = [
+            replay(outcomes, thresholds[suite], plan.statistics.batch, rng)
+            for _ in range(args.replays)
+        ]
+        per_suite[suite] = {
+            "threshold": thresholds[suite],
+            "rate": sum(outcomes) / len(outcomes),
+            "fixed_n": fixed[suite]["n"],
+            "fixed_outcome": fixed[suite]["outcome"],
+            "sequential_n": seq[suite]["n"],
+            "sequential_outcome": seq[suite]["outcome"],
+            "replay_mean_n": sum(n for n, _ in runs) / len(runs),
+            "replay_same_side": sum(1 for _, s in runs if s == side) / len(runs),
+        }
+    fixed_total = sum(v["fixed_n"] for v in per_suite.values())
+    seq_total = sum(v["sequential_n"] for v in per_suite.values())
+    replay_total = sum(v["replay_mean_n"] for v in per_suite.values())
+    same = all(v["fixed_outcome"] == v["sequential_outcome"] for v in per_suite.values())
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "target": args.target,
+        "plan": args.plan,
+        "suites": per_suite,
+        "queries_fixed": fixed_total,
+        "queries_sequential": seq_total,
+        "saving": 1 - seq_total / fixed_total,
+        "replay_saving": 1 - replay_total / fixed_total,
+        "same_decisions": same,
+        "seconds_fixed": round(fixed_seconds, 1),
+        "seconds_sequential": round(seq_seconds, 1),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as handle:
+        handle.write(json.dumps(result) + "\n")
+    print(
+        f"{'suite':<22} {'thr':>5} {'rate':>6} {'fixed n':>8} {'seq n':>6} {'replay n':>9}  decisions"
+    )
+    for suite, v in per_suite.items():
+        print(
+            f"{suite:<22} {v['threshold']:>5.2f} {v['rate']:>6.3f} {v['fixed_n']:>8} "
+            f"{v['sequential_n']:>6} {v['replay_mean_n']:>9.1f}  {v['fixed_outcome']} / "
+            f"{v['sequential_outcome']} (replays on the fixed side: {v['replay_same_side']:.0%})"
+        )
+    print(
+        f"queries: fixed {fixed_total}, sequential {seq_total} (saving {result['saving']:.0%}; "
+        f"over {args.replays} replayed orders {result['replay_saving']:.0%}); "
+        f"same decisions: {same}; wall time {fixed_seconds:.0f} s vs {seq_seconds:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
