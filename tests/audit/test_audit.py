@@ -57,6 +57,16 @@ def test_local_audit_writes_every_output(tiny_model_dir: Path, tmp_path: Path) -
     assert "<svg" in html and "Recommendation" in html
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 12
+    # the in-process gateway's signed log covers every request the audit made
+    log = report["gateway_log"]
+    assert log["totals"]["requests"] >= 12 and log["totals"]["errors"] == 0  # type: ignore[index]
+    assert (out / log["file"]).is_file() and len(log["signers"]) == 1  # type: ignore[index]
+    from assay.attest import keys_dir, load_public_key, verify_attestation
+
+    verified = verify_attestation(
+        out / "attestation.json", [load_public_key(keys_dir() / "tester.pub")]
+    )
+    assert verified.ok, verified.first_failure
 
 
 def test_black_tier_scores_multiple_choice_by_generation(

@@ -106,6 +106,12 @@ def _metric(metric: Metric) -> dict[str, Any]:
     }
 
 
+def sign_gateway_log(export: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    """A gateway log export (``RequestLog.export``) in a DSSE envelope signed by ``key``."""
+    payload = json.dumps(export, sort_keys=True, separators=(",", ":")).encode()
+    return sign_envelope(payload, [key], payload_type=GATEWAY_LOG_PAYLOAD_TYPE)
+
+
 def gateway_log_summary(envelope: Any, trusted: dict[str, Ed25519PublicKey]) -> dict[str, Any]:
     """Head and totals from a gateway log export (``assay gateway log export``), after
     checking its signature by a trusted gateway key."""

@@ -10,6 +10,7 @@ it supports (completions, logprobs), and the audit records what it found.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import httpx
 from pydantic import BaseModel
 
 from assay._util.errors import AssayError, UsageError
-from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
 from assay.gateway.backends import LocalBackend
 from assay.models import (
     ModelFingerprint,
@@ -57,6 +58,9 @@ class Endpoint:
     capabilities: Capabilities = field(default_factory=Capabilities)
     in_process: bool = False
     notes: list[str] = field(default_factory=list)
+    # in-process gateways only: their request log and the audit's engagement in it
+    request_log: RequestLog | None = None
+    engagement: str | None = None
 
     def usable_tier(self, requested: Tier) -> Tier:
         """The tier the endpoint can actually serve, not above ``requested``."""
@@ -77,16 +81,19 @@ def open_endpoint(
     model: str | None = None,
     api_key_env: str | None = None,
     show_progress: bool = True,
+    gateway_db: Path | None = None,
 ) -> Iterator[Endpoint]:
-    """Yield a probed endpoint for ``spec``; in-process gateways stop on exit."""
+    """Yield a probed endpoint for ``spec``; in-process gateways stop on exit. An
+    in-process gateway keeps its tokens and request log in ``gateway_db`` (so a resumed
+    audit's log covers every run), or in memory."""
     if spec.is_local:
         local = load_target_model(spec, show_progress=show_progress)
-        tokens = TokenStore.in_memory()
-        _, secret = tokens.issue(
-            tier=tier, engagement="assay-audit (in-process)", label="self-issued"
-        )
+        tokens = TokenStore.at_path(gateway_db) if gateway_db else TokenStore.in_memory()
+        engagement = "assay-audit (in-process)"
+        _, secret = tokens.issue(tier=tier, engagement=engagement, label="self-issued")
         backend = LocalBackend(local)
-        with BackgroundServer(create_app(backend, tokens)) as server:
+        log = RequestLog(tokens.engine)
+        with BackgroundServer(create_app(backend, tokens, log=log)) as server:
             endpoint = Endpoint(
                 spec=spec,
                 base_url=server.base_url,
@@ -94,6 +101,8 @@ def open_endpoint(
                 model=local.name,
                 fingerprint=local.fingerprint,
                 in_process=True,
+                request_log=log,
+                engagement=engagement,
             )
             endpoint.capabilities = probe(endpoint)
             yield endpoint

@@ -37,6 +37,7 @@ from assay.policy import control_findings, decide_plan
 from assay.report import (
     Capabilities,
     Environment,
+    GatewayLogInfo,
     PlanInfo,
     Report,
     SuiteRunInfo,
@@ -47,6 +48,10 @@ from assay.report import (
     validate_report,
 )
 from assay.suites import EndpointFeatures, SuiteSpec, get_suite
+
+
+GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
+GATEWAY_LOG_FILE = "gateway-log.json"
 
 
 class AuditConfig(BaseModel):
@@ -138,6 +143,8 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
+    if config.fresh:
+        (out / GATEWAY_DB).unlink(missing_ok=True)
     store = RunStore(out / STORE_FILE)
     started = datetime.now(UTC)
     notes: list[str] = []
@@ -148,6 +155,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             model=config.model,
             api_key_env=config.api_key_env,
             show_progress=config.show_progress,
+            gateway_db=out / GATEWAY_DB,
         ) as endpoint:
             tier = endpoint.usable_tier(config.tier)
             if tier != config.tier:
@@ -173,6 +181,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             samples_run, errors, error_messages = _run_suites(
                 planned, store, endpoint, config, console, out
             )
+            gateway_log = _export_gateway_log(endpoint, out)
     finally:
         store.close()
 
@@ -192,6 +201,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             notes,
             out,
         )
+        report.gateway_log = gateway_log
         files = _write_outputs(report, store, planned, out)
     finally:
         store.close()
@@ -605,8 +615,34 @@ def _write_outputs(
     files = {"report.json": report_path, "report.html": html_path, "samples.jsonl": samples_path}
     from assay.attest import attest_audit
 
-    files["attestation.json"] = attest_audit(out, report)
+    summary = None
+    if report.gateway_log is not None:
+        summary = report.gateway_log.model_dump(exclude={"file"})
+    files["attestation.json"] = attest_audit(out, report, gateway_log=summary)
+    if report.gateway_log is not None:
+        files[report.gateway_log.file] = out / report.gateway_log.file
     return files
+
+
+def _export_gateway_log(endpoint: Endpoint, out: Path) -> GatewayLogInfo | None:
+    """Export and sign the in-process gateway's log for this audit (gateway key from
+    ASSAY_HOME), so the report and attestation carry its head and totals."""
+    if endpoint.request_log is None or endpoint.engagement is None:
+        return None
+    from assay.attest import (
+        gateway_log_summary,
+        key_id,
+        load_or_create_key,
+        sign_gateway_log,
+        write_envelope,
+    )
+
+    export = endpoint.request_log.export(endpoint.engagement)
+    key = load_or_create_key("gateway")
+    envelope = sign_gateway_log(export, key)
+    write_envelope(out / GATEWAY_LOG_FILE, envelope)
+    summary = gateway_log_summary(envelope, {key_id(key.public_key): key.public_key})
+    return GatewayLogInfo(**summary, file=GATEWAY_LOG_FILE)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -282,16 +282,14 @@ def log_export(
 ) -> None:
     """The engagement's entries (hashes and commitments), totals and the chain head,
     signed with the gateway key: what an audit report carries."""
-    from assay.attest import load_or_create_key, sign_envelope
+    from assay.attest import load_or_create_key, sign_gateway_log
     from assay.gateway import RequestLog
 
     settings = GatewayConfig.load(config)
     export = RequestLog(_store(db, config).engine).export(engagement)
     if not export["chain"]["ok"]:
         raise AssayError("the request log is broken; run `assay gateway log verify` to see where")
-    key = load_or_create_key(settings.signing.key)
-    payload = json.dumps(export, sort_keys=True, separators=(",", ":")).encode()
-    envelope = sign_envelope(payload, [key], payload_type="application/vnd.assay.gateway-log+json")
+    envelope = sign_gateway_log(export, load_or_create_key(settings.signing.key))
     text = json.dumps(envelope, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)

@@ -94,6 +94,19 @@ class PlanInfo(_Strict):
     )
 
 
+class GatewayLogInfo(_Strict):
+    """The gateway's request log for this audit's engagement: its hash-chain head and
+    totals, from an export signed by the gateway key (kept beside the report)."""
+
+    engagement: str
+    head: str | None = Field(description="entry hash at the head of the whole chain")
+    entries: int = Field(ge=0, description="entries in the whole chain at export")
+    totals: dict[str, int] = Field(description="requests, tokens, floats, errors of the engagement")
+    export_digest: str = Field(description="sha256 of the signed export's payload")
+    signers: list[str] = Field(description="key ids that signed the export")
+    file: str = Field(description="the signed export, relative to the report")
+
+
 class Environment(_Strict):
     assay_version: str
     inspect_ai_version: str
@@ -119,5 +132,10 @@ class Report(_Strict):
         description="sha256 over samples.jsonl as written beside this report"
     )
     inspect_logs: list[str] = Field(default_factory=list)
+    gateway_log: GatewayLogInfo | None = Field(
+        default=None,
+        description="the serving gateway's signed log head and totals, when the auditor can "
+        "obtain them (in-process gateways; a developer's export otherwise)",
+    )
     environment: Environment
     notes: list[str] = Field(default_factory=list)
