@@ -13,6 +13,7 @@ from assay.audit._plan import (
     load_plan,
     plan_schema,
 )
+from assay.audit._rerun import RerunOutcome, rerun_attestation
 from assay.audit._runner import (
     INSPECT_EVAL_OPTIONS,
     AuditConfig,
@@ -32,6 +33,7 @@ __all__ = [
     "Capabilities",
     "Endpoint",
     "Plan",
+    "RerunOutcome",
     "RunStore",
     "Statistics",
     "SuiteEntry",
@@ -42,5 +44,6 @@ __all__ = [
     "open_endpoint",
     "plan_schema",
     "probe",
+    "rerun_attestation",
     "run_audit",
 ]

@@ -10,10 +10,10 @@ it supports (completions, logprobs), and the audit records what it found.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx

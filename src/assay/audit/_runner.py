@@ -49,7 +49,6 @@ from assay.report import (
 )
 from assay.suites import EndpointFeatures, SuiteSpec, get_suite
 
-
 GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
 GATEWAY_LOG_FILE = "gateway-log.json"
 
@@ -72,6 +71,9 @@ class AuditConfig(BaseModel):
     full: bool = False
     sequential: bool | None = Field(
         default=None, description="stop rate suites early when settled (default: the plan's choice)"
+    )
+    only_samples: dict[str, list[str]] | None = Field(
+        default=None, description="score exactly these sample ids per suite (a rerun)"
     )
     show_progress: bool = True
 
@@ -236,7 +238,12 @@ def _plan_suite(
     sample_ids = [str(s.id) for s in task.dataset]
     limits = [n for n in (None if config.full else entry.limit, config.limit) if n is not None]
     limit = min(limits) if limits else None
-    if limit is not None and limit < len(sample_ids):
+    fixed_items = config.only_samples is not None and spec.id in config.only_samples
+    if fixed_items:
+        assert config.only_samples is not None
+        chosen = set(config.only_samples[spec.id])
+        sample_ids = [s for s in sample_ids if s in chosen]
+    elif limit is not None and limit < len(sample_ids):
         metadata = [s.metadata or {} for s in task.dataset]
         sample_ids = _subset(
             sample_ids, limit, config.seed, metadata, spec.breakdown_key, spec.keep_together
@@ -248,7 +255,7 @@ def _plan_suite(
         SequentialRule(
             threshold=proportion.value, alpha=1 - CONFIDENCE, batch=plan.statistics.batch
         )
-        if sequential and spec.per_sample_rate and proportion is not None
+        if sequential and spec.per_sample_rate and proportion is not None and not fixed_items
         else None
     )
     return _PlannedSuite(

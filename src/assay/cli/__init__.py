@@ -22,6 +22,7 @@ from assay.cli._gateway import gateway_app
 from assay.cli._keys import keys_app
 from assay.cli._misc import suites_app, verify_command
 from assay.cli._plan import plan_app
+from assay.cli._rerun import rerun_command
 
 app = typer.Typer(
     name="assay",
@@ -55,6 +56,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(attest_app, name="attest")
 app.add_typer(commit_app, name="commit")
 app.command("compare")(compare_command)
+app.command("rerun")(rerun_command)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(suites_app, name="suites")
 app.add_typer(plan_app, name="plan")
