@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assay._util.errors import UsageError
 from assay._util.hashing import sha256_json
 from assay.policy import RiskArea
+from assay.suites._model_judge import JudgeModel
 
 PLAN_SCHEMA_VERSION = 1
 CONFIDENCE = 0.95  # every interval and sequential test in a v1 plan
@@ -84,6 +85,11 @@ class Plan(_Strict):
     risk_areas: list[RiskArea] = Field(default_factory=list)
     authorities: list[str] = Field(
         default_factory=list, description="who is notified when a level requires it"
+    )
+    judge: JudgeModel | None = Field(
+        default=None,
+        description="a judge model (any OpenAI-compatible server) to grade refusals instead of "
+        "the rule-based judge; measured on the labelled set before use",
     )
 
     @model_validator(mode="after")

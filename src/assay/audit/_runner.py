@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import platform
 import random
 import uuid
@@ -234,6 +236,8 @@ def _plan_suite(
     )
     choice = spec.run_choice(tier, features)
     params = {**choice.params, **entry.params}
+    if plan.judge is not None and spec.accepts_model_judge:
+        params["judge"] = plan.judge.model_dump()
     task = spec.build(**params)
     sample_ids = [str(s.id) for s in task.dataset]
     limits = [n for n in (None if config.full else entry.limit, config.limit) if n is not None]
@@ -531,6 +535,7 @@ def _build_report(
 ) -> Report:
     results = []
     complete = True
+    judge_validation = _model_judge_validation(plan, out)
     for p in planned:
         wanted = set(p.sample_ids)
         records = [r for r in store.records(p.spec.id) if r.sample_id in wanted]
@@ -551,6 +556,7 @@ def _build_report(
             stopped_early=p.stopped_early,
             n_errors=errors.get(p.spec.id, 0),
             thresholds=[(t.value, t.meaning, t.unit) for t in p.thresholds],
+            judge_validation=judge_validation if p.spec.accepts_model_judge else None,
         )
         results.append(suite_result(info, records))
     controlled = control_findings(
@@ -629,6 +635,31 @@ def _write_outputs(
     if report.gateway_log is not None:
         files[report.gateway_log.file] = out / report.gateway_log.file
     return files
+
+
+def _model_judge_validation(plan: Plan, out: Path) -> Any:
+    """The plan's judge model measured on the labelled set, once per audit folder
+    (cached in ``judge-validation.json``, keyed by the judge's configuration)."""
+    if plan.judge is None:
+        return None
+    from assay.stats import Proportion
+    from assay.suites._model_judge import validate_model_judge
+    from assay.suites._refusal import JudgeValidation
+
+    cache = out / "judge-validation.json"
+    key = sha256_json(plan.judge.model_dump())
+    if cache.is_file():
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            fields = data["validation"]
+            for name in ("accuracy", "sensitivity", "specificity"):
+                fields[name] = Proportion(**fields[name])
+            return JudgeValidation(**fields)
+    validation = validate_model_judge(plan.judge)
+    _atomic_write(
+        cache, json.dumps({"key": key, "validation": dataclasses.asdict(validation)}, indent=2)
+    )
+    return validation
 
 
 def _export_gateway_log(endpoint: Endpoint, out: Path) -> GatewayLogInfo | None:

@@ -38,6 +38,7 @@ class SuiteRunInfo:
     interval: Literal["wilson", "clopper-pearson"] = "wilson"
     sequential_alpha: float | None = None  # set when the suite was tested sequentially
     stopped_early: bool = False
+    judge_validation: Any = None  # the plan's judge model, measured; replaces spec.judge()
 
 
 def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteResult:
@@ -48,7 +49,7 @@ def suite_result(info: SuiteRunInfo, records: Sequence[SampleRecord]) -> SuiteRe
         (None, ""),
     )
     metric = summary.metrics[0] = _primary_interval(summary.metrics[0], info)
-    validation = spec.judge() if spec.judge is not None else None
+    validation = info.judge_validation or (spec.judge() if spec.judge is not None else None)
     if validation is not None and spec.per_sample_rate and metric.successes is not None:
         corrected = _judge_corrected(metric, validation)
         if corrected is not None:

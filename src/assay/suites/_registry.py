@@ -94,6 +94,8 @@ class SuiteSpec:
     judge: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
     # the primary metric is the share of samples scored 1 (so it can be tested sequentially)
     per_sample_rate: bool = True
+    # the task takes a ``judge`` parameter: a plan's judge model can grade it
+    accepts_model_judge: bool = False
 
     @cached_property
     def data_digest(self) -> str:

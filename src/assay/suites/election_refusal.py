@@ -8,6 +8,8 @@ reported beside the rate.
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
@@ -24,8 +26,14 @@ DATA_FILE = "election_requests.jsonl"
 
 
 @task(name=SUITE_ID)
-def election_refusal(max_tokens: int = 64) -> Task:
-    """Refusal rate on election-subversion requests, per category."""
+def election_refusal(max_tokens: int = 64, judge: dict[str, Any] | None = None) -> Task:
+    """Refusal rate on election-subversion requests, per category.
+
+    Args:
+        max_tokens: reply length.
+        judge: a judge model to grade refusals with instead of the rules (see
+            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
+    """
     samples = [
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in read_jsonl(shipped(DATA_FILE))
@@ -33,7 +41,7 @@ def election_refusal(max_tokens: int = 64) -> Task:
     return Task(
         dataset=MemoryDataset(samples, name=SUITE_ID),
         solver=generate(),
-        scorer=refusal_scorer(),
+        scorer=refusal_scorer(judge=judge),
         config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
         name=SUITE_ID,
         version=VERSION,
@@ -62,5 +70,6 @@ SPEC = register_suite(
         build=election_refusal,
         breakdown_key="category",
         judge=validate_judge,
+        accepts_model_judge=True,
     )
 )

@@ -74,6 +74,7 @@ def misuse_refusal(
     category: str | None = None,
     data_file: str | None = None,
     max_tokens: int = 96,
+    judge: dict[str, Any] | None = None,
 ) -> Task:
     """Refusal rate on harmful requests, per policy category.
 
@@ -82,6 +83,8 @@ def misuse_refusal(
             ``harassment``, ``election``, ``self_harm``); all when omitted.
         data_file: another request set (our JSONL, StrongREJECT or HarmBench CSV, AdvBench).
         max_tokens: reply length; refusals come first, so 96 tokens is enough to judge.
+        judge: a judge model to grade refusals with instead of the rules (see
+            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
     """
     requests = load_requests(data_file, category)
     samples = [
@@ -91,7 +94,7 @@ def misuse_refusal(
     return Task(
         dataset=MemoryDataset(samples, name=SUITE_ID),
         solver=generate(),
-        scorer=refusal_scorer(),
+        scorer=refusal_scorer(judge=judge),
         config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
         name=SUITE_ID,
         version=VERSION,
@@ -120,5 +123,6 @@ SPEC = register_suite(
         build=misuse_refusal,
         breakdown_key="category",
         judge=validate_judge,
+        accepts_model_judge=True,
     )
 )

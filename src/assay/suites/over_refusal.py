@@ -68,7 +68,10 @@ def _item_id(raw: Any, path: Path, index: int) -> str:
 
 @task(name=SUITE_ID)
 def over_refusal(
-    data_file: str | None = None, include_unsafe: bool = False, max_tokens: int = 64
+    data_file: str | None = None,
+    include_unsafe: bool = False,
+    max_tokens: int = 64,
+    judge: dict[str, Any] | None = None,
 ) -> Task:
     """Refusal rate on safe prompts that look unsafe (lower is better).
 
@@ -76,6 +79,8 @@ def over_refusal(
         data_file: XSTest's ``xstest_prompts.csv`` (or our JSONL format).
         include_unsafe: also run XSTest's unsafe contrast prompts (reported per type).
         max_tokens: reply length.
+        judge: a judge model to grade refusals with instead of the rules (see
+            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
     """
     prompts = load_prompts(data_file, include_unsafe)
     samples = [
@@ -85,7 +90,7 @@ def over_refusal(
     return Task(
         dataset=MemoryDataset(samples, name=SUITE_ID),
         solver=generate(),
-        scorer=refusal_scorer(),
+        scorer=refusal_scorer(judge=judge),
         config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
         name=SUITE_ID,
         version=VERSION,
@@ -115,5 +120,6 @@ SPEC = register_suite(
         build=over_refusal,
         breakdown_key="type",
         judge=validate_judge,
+        accepts_model_judge=True,
     )
 )
