@@ -60,8 +60,8 @@ def test_a_plan_file_may_extend_a_builtin_and_override_keys(tmp_path: Path) -> N
         ),
         (
             "schema_version: 1\nname: x\ndescription: y\nsuites: [{id: misuse_refusal}]\n"
-            "thresholds: [{suite: over_refusal, metric: m, value: 0.1, meaning: z}]\n",
-            "does not run",
+            "thresholds: [{suite: over_refusl, metric: m, value: 0.1, meaning: z}]\n",
+            "unknown suite 'over_refusl'",
         ),
         ("schema_version: 1\nname: x\n  bad: [\n", "not valid YAML"),
         (

@@ -50,6 +50,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
 
 def run_suite(url: str, suite: str, out: Path, **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("plan", "standard")  # the quick plan's samples are too small to decide
+    kwargs.setdefault("sequential", False)  # fixed sizes: the expected n is known
     run_audit(
         AuditConfig(target=f"openai:{url}", suites=[suite], out=out, show_progress=False, **kwargs)
     )

@@ -158,6 +158,7 @@ def audit_predicate(
             "fingerprint": {
                 "algorithm": report.target.fingerprint.algorithm,
                 "digest": report.target.fingerprint.digest,
+                "behaviour": report.target.fingerprint.behaviour,
             },
         },
         "tier": str(report.tier),

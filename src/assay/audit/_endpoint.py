@@ -20,6 +20,7 @@ import httpx
 from pydantic import BaseModel
 
 from assay._util.errors import AssayError, UsageError
+from assay._util.hashing import sha256_json
 from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
 from assay.gateway.backends import LocalBackend
 from assay.models import (
@@ -133,6 +134,8 @@ def open_endpoint(
     endpoint.model = model or _discover_model(endpoint)
     endpoint.fingerprint = fingerprint_endpoint(base_url, endpoint.model)
     endpoint.capabilities = probe(endpoint)
+    if endpoint.capabilities.chat:
+        endpoint.fingerprint.behaviour = behavioural_fingerprint(endpoint)
     yield endpoint
 
 
@@ -171,6 +174,46 @@ def _discover_model(endpoint: Endpoint) -> str:
             hint="choose one with --model NAME",
         )
     return models[0]
+
+
+# Fixed prompts whose greedy replies identify which model is answering behind an API.
+BEHAVIOUR_PROMPTS = (
+    "Complete the sequence: 2, 3, 5, 7, 11,",
+    "Translate to French: The library opens at nine.",
+    "Name three colours of the rainbow.",
+    "Write one sentence about the sea.",
+    "What is 17 times 23?",
+    "Continue the story: The lighthouse keeper opened the door and",
+)
+
+
+def behavioural_fingerprint(endpoint: Endpoint) -> str | None:
+    """sha256 over the greedy replies to :data:`BEHAVIOUR_PROMPTS` (assay-behaviour-v1),
+    or None when any request fails. Identical for one model behind one serving stack; an
+    API that samples even at temperature 0 gives different digests run to run, which is
+    itself worth knowing."""
+    replies = []
+    with _client(endpoint) as client:
+        for prompt in BEHAVIOUR_PROMPTS:
+            response = _post_or_get(
+                client,
+                "POST",
+                "/chat/completions",
+                {
+                    "model": endpoint.model,
+                    "messages": [{"role": "user", "content": prompt}],
+                    "max_tokens": 24,
+                    "temperature": 0,
+                    "seed": 0,
+                },
+            )
+            if response is None or response.status_code != 200:
+                return None
+            try:
+                replies.append(str(response.json()["choices"][0]["message"]["content"]))
+            except (ValueError, KeyError, IndexError, TypeError):
+                return None
+    return sha256_json({"version": "assay-behaviour-v1", "replies": replies})
 
 
 def probe(endpoint: Endpoint) -> Capabilities:

@@ -54,6 +54,14 @@ class Threshold(_Strict):
     unit: str = "proportion"
 
 
+class TechniqueEntry(_Strict):
+    """A white-box or tamper-resistance technique in a plan: ``reduced`` (sized for a
+    small model on a laptop), ``full`` (real hardware), or explicit settings."""
+
+    id: str
+    config: Literal["reduced", "full"] | dict[str, Any] = "reduced"
+
+
 class Statistics(_Strict):
     """How intervals are computed and findings are controlled across the plan."""
 
@@ -80,7 +88,13 @@ class Plan(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str
     statistics: Statistics = Field(default_factory=Statistics)
+    tier: Literal["black", "grey", "white"] | None = Field(
+        default=None, description="the access tier to audit at unless --tier says otherwise"
+    )
     suites: list[SuiteEntry] = Field(min_length=1)
+    techniques: list[TechniqueEntry] = Field(
+        default_factory=list, description="white-box and tamper-resistance techniques (white tier)"
+    )
     thresholds: list[Threshold] = Field(default_factory=list)
     risk_areas: list[RiskArea] = Field(default_factory=list)
     authorities: list[str] = Field(
@@ -98,16 +112,6 @@ class Plan(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"suites listed twice: {', '.join(duplicates)}")
-        for threshold in self.thresholds:
-            if threshold.suite not in ids:
-                raise ValueError(f"threshold for {threshold.suite!r}, which the plan does not run")
-        for area in self.risk_areas:
-            unknown = [s for s in area.suites if s not in ids]
-            if unknown:
-                raise ValueError(
-                    f"risk area {area.id!r} refers to suites the plan does not run: "
-                    + ", ".join(unknown)
-                )
         needs_authorities = any(
             "notify_authorities" in level.actions for a in self.risk_areas for level in a.levels
         )
@@ -226,8 +230,27 @@ def load_plan(name_or_path: str) -> Plan:
         raise UsageError(f"plan {path} is invalid at {where}: {first['msg']}") from None
     from assay.suites import get_suite
 
-    for entry in plan.suites:
-        get_suite(entry.id)  # a clear error naming the known suites
+    # clear errors naming the known suites; thresholds and levels may name suites this
+    # plan does not run (a plan that extends another may run fewer)
+    for suite_id in (
+        [e.id for e in plan.suites]
+        + [t.suite for t in plan.thresholds]
+        + [s for a in plan.risk_areas for s in a.suites]
+    ):
+        get_suite(suite_id)
+    if plan.techniques:
+        from assay.techniques import TECHNIQUES
+
+        for technique in plan.techniques:
+            spec = TECHNIQUES.get(technique.id)
+            if spec is None:
+                raise UsageError(
+                    f"plan {path}: unknown technique {technique.id!r}",
+                    hint=f"known techniques: {', '.join(sorted(TECHNIQUES))}",
+                )
+            spec.parse_config(technique.config)  # a clear error naming each bad field
+        if plan.tier not in (None, "white"):
+            raise UsageError(f"plan {path}: techniques need tier white, the plan says {plan.tier}")
     return plan
 
 
@@ -246,6 +269,7 @@ __all__ = [
     "Plan",
     "Statistics",
     "SuiteEntry",
+    "TechniqueEntry",
     "Threshold",
     "builtin_plan_names",
     "get_plan",

@@ -142,6 +142,8 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     plan = get_plan(config.plan)
     if config.suites:
         plan = plan.only(config.suites)
+    if plan.tier is not None and not config.tier_explicit:
+        config = config.model_copy(update={"tier": Tier(plan.tier)})
     suite_specs = [get_suite(entry.id) for entry in plan.suites]
     out = config.out
     if out.exists() and not out.is_dir():
@@ -172,6 +174,12 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
                 notes.append(f"ran at {tier.value} tier instead of {config.tier.value}: {why}")
                 console.print(f"[yellow]note:[/] running at {tier.value} tier: {why}")
             notes += endpoint.notes
+            if plan.techniques and tier is not Tier.WHITE:
+                raise UsageError(
+                    f"plan {plan.name!r} runs white-box techniques, but the audit runs at "
+                    f"{tier.value} tier",
+                    hint="use a white-tier gateway token (gateway: targets) or a local target",
+                )
             planned = [
                 _plan_suite(s, entry, plan, tier, endpoint, config)
                 for s, entry in zip(suite_specs, plan.suites, strict=True)
@@ -185,6 +193,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             samples_run, errors, error_messages = _run_suites(
                 planned, store, endpoint, config, console, out
             )
+            techniques = _run_techniques(plan, endpoint, tier, config, console, out)
             gateway_log = _export_gateway_log(endpoint, out)
     finally:
         store.close()
@@ -206,6 +215,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             out,
         )
         report.gateway_log = gateway_log
+        report.techniques = techniques
         files = _write_outputs(report, store, planned, out)
     finally:
         store.close()
@@ -262,6 +272,8 @@ def _plan_suite(
         if sequential and spec.per_sample_rate and proportion is not None and not fixed_items
         else None
     )
+    if rule is not None and not _sequence_can_settle(len(sample_ids), rule):
+        rule = None  # too few items for a confidence sequence to decide: run them all
     return _PlannedSuite(
         spec=spec,
         task=task,
@@ -276,6 +288,16 @@ def _plan_suite(
         n_max=len(sample_ids),
         samples=list(task.dataset),
     )
+
+
+def _sequence_can_settle(n: int, rule: SequentialRule) -> bool:
+    """Whether ``n`` items could settle the finding on either side of the threshold
+    (all failures below it, all successes above it) under the confidence sequence."""
+    from assay.stats import confidence_sequence
+
+    below = confidence_sequence(0, n, alpha=rule.alpha).high < rule.threshold
+    above = confidence_sequence(n, n, alpha=rule.alpha).low > rule.threshold
+    return n > 0 and below and above
 
 
 def _subset(
@@ -302,7 +324,11 @@ def _subset(
     for members in strata.values():
         rng.shuffle(members)
     chosen: list[str] = []
-    queues = [strata[k] for k in sorted(strata)]
+    # the strata's order is seeded too: when the limit is below their number, which
+    # ones are left out must not always be the same
+    order = sorted(strata)
+    rng.shuffle(order)
+    queues = [strata[k] for k in order]
     while len(chosen) < limit and any(queues):
         for queue in queues:
             if queue and len(chosen) < limit:
@@ -635,6 +661,63 @@ def _write_outputs(
     if report.gateway_log is not None:
         files[report.gateway_log.file] = out / report.gateway_log.file
     return files
+
+
+def _run_techniques(
+    plan: Plan,
+    endpoint: Endpoint,
+    tier: Tier,
+    config: AuditConfig,
+    console: Console,
+    out: Path,
+) -> list[Any]:
+    """Run the plan's white-box techniques through the endpoint's gateway. Each result
+    is saved in ``techniques/<id>.json`` (private findings, such as adversarial
+    suffixes, beside it in ``<id>.private.json``, mode 0600) and reused on resume."""
+    if not plan.techniques:
+        return []
+    from assay.techniques import TECHNIQUES, TechniqueResult, WhiteboxClient
+
+    folder = out / "techniques"
+    folder.mkdir(exist_ok=True)
+    results: list[TechniqueResult] = []
+    client = WhiteboxClient(endpoint.base_url, endpoint.api_key)
+    with _progress(config, console) as progress:
+        for entry in plan.techniques:
+            spec = TECHNIQUES[entry.id]
+            technique_config = spec.parse_config(entry.config)
+            key = sha256_json(
+                {
+                    "id": entry.id,
+                    "config": technique_config.model_dump(mode="json"),
+                    "model": endpoint.model,
+                    "fingerprint": endpoint.fingerprint.digest,
+                }
+            )
+            saved = folder / f"{entry.id}.json"
+            if saved.is_file():
+                data = json.loads(saved.read_text(encoding="utf-8"))
+                if data.get("key") == key:
+                    results.append(TechniqueResult.model_validate(data["result"]))
+                    continue
+            bar = progress.add_task(entry.id, total=None)
+
+            def report_progress(
+                phase: str, done: int, total: int, bar: Any = bar, name: str = entry.id
+            ) -> None:
+                progress.update(bar, completed=done, total=total, description=f"{name}: {phase}")
+
+            result = spec.run(client, endpoint.model, technique_config, progress=report_progress)
+            if result.private:
+                private = folder / f"{entry.id}.private.json"
+                private.touch(mode=0o600)
+                private.write_text(json.dumps(result.private, indent=2, default=str))
+            _atomic_write(
+                saved,
+                json.dumps({"key": key, "result": result.model_dump(mode="json")}, indent=2),
+            )
+            results.append(TechniqueResult.model_validate(result.model_dump(mode="json")))
+    return results
 
 
 def _model_judge_validation(plan: Plan, out: Path) -> Any:

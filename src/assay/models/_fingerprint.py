@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from assay._util.hashing import sha256_file, sha256_json
 from assay._util.paths import cache_dir
@@ -29,6 +29,11 @@ class ModelFingerprint(BaseModel):
     algorithm: str
     digest: str
     files: list[FileEntry] = []
+    behaviour: str | None = Field(
+        default=None,
+        description="API models: sha256 over greedy replies to fixed probe prompts "
+        "(assay-behaviour-v1), evidence of which model actually answered",
+    )
 
 
 def _digest_cached(path: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from assay.report._model import Report, SuiteResult
+from assay.techniques import TechniqueResult
 
 
 def _suite_rows(suite: SuiteResult) -> list[tuple[str, float, float, float, int]]:
@@ -85,6 +86,48 @@ def results_figure(report: Report) -> str:
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
     fig.supxlabel("estimate with 95% confidence interval", fontsize=8)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def technique_figure(result: TechniqueResult) -> str:
+    """One panel per curve of a white-box technique (e.g. refusal rate by layer)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = [c for c in result.curves if c.points]
+    if not curves:
+        return ""
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.6 * len(curves) + 0.6, 2.8), squeeze=False)
+    for ax, curve in zip(axes[0], curves, strict=True):
+        points = sorted(curve.points)
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        ax.plot(xs, ys, marker="o", markersize=3.5, color="#1f3b73", linewidth=1.4)
+        bands = [(p[0], p[2], p[3]) for p in points if p[2] is not None and p[3] is not None]
+        if bands:
+            ax.fill_between(
+                [b[0] for b in bands],
+                [b[1] for b in bands],
+                [b[2] for b in bands],
+                color="#5b7bb5",
+                alpha=0.2,
+                linewidth=0,
+                label="95% interval",
+            )
+            ax.legend(fontsize=7, frameon=False)
+        ax.set_title(curve.name, fontsize=9, loc="left")
+        ax.set_xlabel(curve.x_label, fontsize=8)
+        ax.set_ylabel(curve.y_label, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
     fig.tight_layout()
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from assay.report._figures import results_figure
+from assay.report._figures import results_figure, technique_figure
 from assay.report._model import Report
 from assay.stats import format_value
 
@@ -48,6 +48,7 @@ def render_html(report: Report, descriptions: dict[str, str]) -> str:
     return template.render(
         report=report,
         figure=results_figure(report),
+        technique_figures={t.technique: technique_figure(t) for t in report.techniques},
         action_words=ACTION_WORDS[report.decision.action],
         words=ACTION_WORDS,
         action_colour=ACTION_COLOUR[report.decision.action],

@@ -16,6 +16,7 @@ from assay.gateway import Tier
 from assay.models import ModelFingerprint
 from assay.policy import OverallDecision, SuiteDecision
 from assay.stats import Metric
+from assay.techniques import TechniqueResult
 
 SCHEMA_VERSION = "1.2"
 
@@ -132,6 +133,11 @@ class Report(_Strict):
         description="sha256 over samples.jsonl as written beside this report"
     )
     inspect_logs: list[str] = Field(default_factory=list)
+    techniques: list[TechniqueResult] = Field(
+        default_factory=list,
+        description="white-box and tamper-resistance techniques: configuration, budget used, "
+        "headline and curves (private findings are kept out of the report)",
+    )
     gateway_log: GatewayLogInfo | None = Field(
         default=None,
         description="the serving gateway's signed log head and totals, when the auditor can "

@@ -74,6 +74,18 @@ def print_summary(report: Report, console: Console) -> None:
                 f"[dim]{s.id}: judge {j.judge}@{j.version} accuracy {j.accuracy.value:.3f} "
                 f"(sensitivity {j.sensitivity.value:.3f}, specificity {j.specificity.value:.3f}) on {j.n} labelled replies[/]"
             )
+    for t in report.techniques:
+        h = t.headline
+        interval = (
+            f" ({h.low:.3g} to {h.high:.3g})" if h.low is not None and h.high is not None else ""
+        )
+        value = "n/a" if h.value is None else f"{h.value:.3g}"
+        budget = t.budget_used
+        console.print(
+            f"[bold]{t.technique}[/] (white): {h.name} {value}{interval}; "
+            f"{budget.queries} queries, {budget.floats} floats, {budget.seconds:.0f} s"
+            + ("" if t.complete else " [yellow]stopped by its budget[/]")
+        )
     for area in report.decision.risk_areas:
         level = (
             f"level {area.level} ({area.level_name})" if area.level is not None else "undetermined"

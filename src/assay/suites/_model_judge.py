@@ -77,9 +77,9 @@ async def model_says_refused(model: Any, reply: str) -> bool | None:
 
 
 def validate_model_judge(judge: JudgeModel, file_name: str = "refusal_judge_test.jsonl") -> Any:
-    """The judge model's accuracy, sensitivity and specificity on the labelled set
-    (unparseable verdicts count as wrong)."""
-    from assay.suites._refusal import JudgeValidation
+    """The judge model's accuracy, sensitivity and specificity on the labelled set. A
+    reply it gives no verdict on is classified by the rules, exactly as when scoring."""
+    from assay.suites._refusal import JudgeValidation, classify_refusal
 
     rows = read_jsonl(shipped(file_name))
     model = judge.get_model()
@@ -95,7 +95,8 @@ def validate_model_judge(judge: JudgeModel, file_name: str = "refusal_judge_test
 
     verdicts = asyncio.run(all_verdicts())
     tp = fn = tn = fp = 0
-    for row, said in zip(rows, verdicts, strict=True):
+    for row, verdict in zip(rows, verdicts, strict=True):
+        said = classify_refusal(str(row["response"])).refused if verdict is None else verdict
         actual = row["label"] == "refusal"
         if actual:
             tp, fn = (tp + 1, fn) if said is True else (tp, fn + 1)
