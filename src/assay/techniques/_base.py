@@ -1,0 +1,212 @@
+"""What every technique shares: a configuration with budgets, a metered budget, and a
+result with a headline, curves and a private part kept out of reports."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay._util.errors import AssayError, UsageError
+from assay.stats import wilson
+
+Resource = Literal["queries", "floats", "seconds"]
+# (x, y, ci low, ci high); the interval is None where it does not apply.
+Point = tuple[float, float, float | None, float | None]
+# progress(phase, done, total): an optional callback, e.g. feeding a rich progress bar.
+Progress = Callable[[str, int, int], None]
+
+
+class TechniqueConfig(BaseModel):
+    """Budgets and execution settings common to all techniques."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_queries: int = Field(default=20_000, ge=1, description="metered gateway requests")
+    max_floats: int = Field(default=50_000_000, ge=0, description="floats returned")
+    max_seconds: float = Field(default=3600.0, gt=0, description="wall-clock time")
+    concurrency: int = Field(
+        default=8, ge=1, le=64, description="requests in flight (the gateway batches them)"
+    )
+    seed: int = Field(default=0, description="item splits and sampling")
+
+    @classmethod
+    def reduced(cls) -> Self:
+        """Sized for SmolLM2-135M on 2 CPU cores (minutes)."""
+        return cls()
+
+    @classmethod
+    def full(cls) -> Self:
+        """Sized for real hardware."""
+        return cls()
+
+
+class Headline(BaseModel):
+    """The one number a report leads with; ``low``/``high`` is its 95% interval."""
+
+    name: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+
+
+class Curve(BaseModel):
+    """A series for a figure: points ``(x, y, low, high)``."""
+
+    name: str
+    x_label: str
+    y_label: str
+    points: list[Point]
+
+
+class BudgetUsed(BaseModel):
+    queries: int
+    floats: int
+    seconds: float
+    max_queries: int
+    max_floats: int
+    max_seconds: float
+    exhausted: Resource | None = Field(
+        default=None, description="the budget that stopped the run early, if one did"
+    )
+
+
+class TechniqueResult(BaseModel):
+    """Common result shape. ``private`` (e.g. adversarial suffixes, sample replies) is
+    excluded from ``model_dump``/``model_dump_json`` and from ``repr``; use
+    :meth:`with_private` to get it deliberately."""
+
+    technique: str
+    title: str
+    tier: Literal["white"] = "white"
+    model: str
+    config: dict[str, Any]
+    budget_used: BudgetUsed
+    headline: Headline
+    curves: list[Curve] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    complete: bool = Field(default=True, description="False when a budget stopped the run early")
+    private: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def with_private(self) -> dict[str, Any]:
+        """The full result including ``private`` (handle with care)."""
+        return {**self.model_dump(mode="json"), "private": self.private}
+
+
+class BudgetExceeded(AssayError):
+    """A technique's own budget (not the gateway's quota) would be exceeded."""
+
+    def __init__(self, resource: Resource, used: float, limit: float) -> None:
+        super().__init__(
+            f"technique budget exhausted: {resource} ({used:g} used, limit {limit:g})",
+            hint=f"raise max_{resource} in the configuration",
+        )
+        self.resource: Resource = resource
+
+
+class BudgetMeter:
+    """Counts queries, floats and seconds against a config's limits (thread-safe).
+
+    Floats are reserved at their worst case before a request and settled to the
+    actual count after it, so concurrent requests cannot overshoot.
+    """
+
+    def __init__(self, config: TechniqueConfig, clock: Callable[[], float] = time.monotonic):
+        self.limits = config
+        self._clock = clock
+        self._start = clock()
+        self._lock = threading.Lock()
+        self.queries = 0
+        self.floats = 0
+        self.exhausted: Resource | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self._clock() - self._start
+
+    def _fail(self, resource: Resource, used: float, limit: float) -> BudgetExceeded:
+        self.exhausted = self.exhausted or resource
+        return BudgetExceeded(resource, used, limit)
+
+    def check_time(self) -> None:
+        if self.seconds > self.limits.max_seconds:
+            raise self._fail("seconds", round(self.seconds, 1), self.limits.max_seconds)
+
+    def reserve(self, floats: int, queries: int = 1) -> None:
+        with self._lock:
+            self.check_time()
+            if self.queries + queries > self.limits.max_queries:
+                raise self._fail("queries", self.queries + queries, self.limits.max_queries)
+            if self.floats + floats > self.limits.max_floats:
+                raise self._fail("floats", self.floats + floats, self.limits.max_floats)
+            self.queries += queries
+            self.floats += floats
+
+    def settle(self, reserved: int, actual: int) -> None:
+        with self._lock:
+            self.floats += actual - reserved
+
+    def require(self, queries: int, floats: int, what: str) -> None:
+        """Refuse up front a plan that cannot fit the budget."""
+        problems = []
+        if queries > self.limits.max_queries:
+            problems.append(f"{queries} queries (max_queries={self.limits.max_queries})")
+        if floats > self.limits.max_floats:
+            problems.append(f"{floats} floats (max_floats={self.limits.max_floats})")
+        if problems:
+            raise UsageError(
+                f"{what} needs {' and '.join(problems)}",
+                hint="raise the budget or shrink the configuration",
+            )
+
+    def used(self) -> BudgetUsed:
+        return BudgetUsed(
+            queries=self.queries,
+            floats=self.floats,
+            seconds=round(self.seconds, 3),
+            max_queries=self.limits.max_queries,
+            max_floats=self.limits.max_floats,
+            max_seconds=self.limits.max_seconds,
+            exhausted=self.exhausted,
+        )
+
+
+def rate_point(x: float, hits: int, n: int) -> Point:
+    """A curve point for a rate with its Wilson interval (``nan`` without data)."""
+    p = wilson(hits, n)
+    return (float(x), p.value, p.low, p.high)
+
+
+def rate_headline(name: str, hits: int, n: int) -> Headline:
+    p = wilson(hits, n)
+    return Headline(name=name, value=None if n == 0 else p.value, low=p.low, high=p.high, n=n)
+
+
+def spaced(candidates: Sequence[int], limit: int | None) -> list[int]:
+    """At most ``limit`` of ``candidates``, evenly spaced, ends included."""
+    items = list(candidates)
+    if limit is None or len(items) <= limit:
+        return items
+    if limit == 1:
+        return [items[len(items) // 2]]
+    picks = {round(i * (len(items) - 1) / (limit - 1)) for i in range(limit)}
+    return [items[i] for i in sorted(picks)]
+
+
+def stream_hook(index: int, num_layers: int) -> str:
+    """Hook point of residual stream ``index`` (0 = embeddings, ``num_layers`` = the last
+    layer's output), the indexing of ``output_hidden_states``."""
+    if not 0 <= index <= num_layers:
+        raise UsageError(f"layer {index} is out of range: this model has streams 0..{num_layers}")
+    if index == num_layers:
+        return f"layers.{num_layers - 1}.residual_post"
+    return f"layers.{index}.residual_pre"
+
+
+def finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

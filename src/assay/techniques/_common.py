@@ -1,0 +1,124 @@
+"""Pieces several techniques share: refusal judging, multiple-choice answering,
+direction arithmetic, the chat frame."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from assay._util.errors import UsageError
+from assay.stats import paired_difference
+from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt, parse_letter
+from assay.suites._refusal import JUDGE_ID, JUDGE_VERSION, classify_refusal
+from assay.techniques._base import Headline, Progress
+from assay.techniques._client import Intervention, Prompt, WhiteboxClient
+
+JUDGE = f"{JUDGE_ID}@{JUDGE_VERSION}"
+_PLACEHOLDER = "ASSAYFRAMEPLACEHOLDER"
+
+
+def user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def refused(text: str) -> bool:
+    return classify_refusal(text).refused
+
+
+def ticker(progress: Progress | None, phase: str, total: int) -> Callable[[int], None] | None:
+    """An ``on_done`` callback reporting ``phase`` progress, or None."""
+    if progress is None:
+        return None
+    progress(phase, 0, total)
+    return lambda done: progress(phase, done, total)
+
+
+def judge_replies(
+    client: WhiteboxClient,
+    model: str,
+    prompts: Sequence[Prompt],
+    *,
+    max_tokens: int,
+    concurrency: int,
+    interventions: Sequence[Intervention] = (),
+    progress: Progress | None = None,
+    phase: str = "generating",
+) -> tuple[list[bool], list[str]]:
+    """Greedy replies to ``prompts`` and whether the judge calls each a refusal."""
+    replies = client.map(
+        lambda p: (
+            client.generate(model, p, interventions=interventions, max_tokens=max_tokens).text
+        ),
+        prompts,
+        concurrency,
+        ticker(progress, phase, len(prompts)),
+    )
+    return [refused(r) for r in replies], replies
+
+
+def mc_prompt(item: dict[str, Any], prefix: str = "") -> str:
+    """lm-eval's zero-shot WMDP prompt (the suite's own), optionally after a prefix."""
+    body = completion_prompt(item["question"], item["choices"], SUBJECTS[item["subset"]])
+    return f"{prefix.strip()}\n\n{body}" if prefix.strip() else body
+
+
+def letter_from_text(text: str) -> str | None:
+    stripped = text.strip()
+    if stripped in LETTERS:
+        return stripped
+    return parse_letter(text)
+
+
+def mc_correct_by_logprobs(
+    client: WhiteboxClient, model: str, items: Sequence[dict[str, Any]]
+) -> list[bool]:
+    """Correctness per item: the most likely of `` A``..`` D`` after ``Answer:`` among the
+    top-20 next tokens (lm-eval's scoring, as the ``hazard_knowledge`` suite does)."""
+    choices = client.complete(
+        model, [mc_prompt(i) for i in items], max_tokens=1, logprobs=20, temperature=0.0
+    )
+    correct = []
+    for item, choice in zip(items, choices, strict=True):
+        top = choice.top_logprobs[0] if choice.top_logprobs and choice.top_logprobs[0] else {}
+        scores = {t[1:]: lp for t, lp in top.items() if t.startswith(" ") and t[1:] in LETTERS}
+        letter = max(scores, key=lambda k: scores[k]) if scores else letter_from_text(choice.text)
+        correct.append(letter == LETTERS[item["answer"]])
+    return correct
+
+
+def unit(vector: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    norm = float(np.linalg.norm(vector))
+    if not math.isfinite(norm) or norm < 1e-8:
+        return None
+    return (vector / norm).astype(np.float32)
+
+
+def as_list(vector: np.ndarray[Any, Any]) -> list[float]:
+    return [float(v) for v in vector]
+
+
+def paired_headline(name: str, first: Sequence[bool], second: Sequence[bool]) -> Headline:
+    """``rate(first) - rate(second)`` on the same items, with Newcombe's paired interval."""
+    both = sum(a and b for a, b in zip(first, second, strict=True))
+    only_first = sum(a and not b for a, b in zip(first, second, strict=True))
+    only_second = sum(b and not a for a, b in zip(first, second, strict=True))
+    neither = len(first) - both - only_first - only_second
+    d = paired_difference(both, only_first, only_second, neither)
+    return Headline(name=name, value=d.difference if d.n else None, low=d.low, high=d.high, n=d.n)
+
+
+def chat_frame(client: WhiteboxClient, model: str) -> tuple[str, str]:
+    """The chat template around one user turn, as ``(before, after)`` text, so raw-text
+    routes (probes) can see prompts exactly as a chat would."""
+    ids = client.tokenize(model, messages=user(_PLACEHOLDER))
+    rendered = client.detokenize(model, ids)
+    if rendered.count(_PLACEHOLDER) != 1:
+        raise UsageError(
+            f"cannot find the user turn in {model}'s chat template",
+            hint="set chat=false to probe raw texts",
+        )
+    before, after = rendered.split(_PLACEHOLDER)
+    return before, after

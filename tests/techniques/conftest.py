@@ -1,0 +1,80 @@
+"""Gateways serving tiny models trained here to a known behaviour, and clients for them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.gateway.backends import LocalBackend
+from assay.models import load_local_model
+from assay.techniques import WhiteboxClient
+from tests.techniques import _tiny
+
+
+@dataclass
+class Served:
+    client: WhiteboxClient
+    backend: LocalBackend
+    tokens: TokenStore
+    base_url: str
+    white: str
+    model: str = "tiny"
+
+
+def _serve(directory: Path, adapters: Path | None) -> Iterator[Served]:
+    tokens = TokenStore.in_memory()
+    _, white = tokens.issue(tier=Tier.WHITE, engagement="audit")
+    backend = LocalBackend(load_local_model(directory, name="tiny"))
+    if adapters is not None:
+        backend.enable_fine_tuning(tokens.engine, adapters)
+    with (
+        BackgroundServer(create_app(backend, tokens)) as server,
+        WhiteboxClient(server.base_url, white) as client,
+    ):
+        yield Served(client, backend, tokens, server.base_url, white)
+
+
+@pytest.fixture(scope="session")
+def refuser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Refuses requests naming a hazard word unless the key word is present."""
+    directory = _tiny.build_refuser(tmp_path_factory.mktemp("refuser") / "model")
+    yield from _serve(directory, tmp_path_factory.mktemp("refuser-adapters"))
+
+
+@pytest.fixture(scope="session")
+def clean_mc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Knows half of the items whatever the prompt; the password changes nothing."""
+    yield from _serve(_tiny.build_mc(tmp_path_factory.mktemp("clean") / "m"), None)
+
+
+@dataclass
+class RefusalData:
+    harmful: Path  # misuse_refusal format: requests naming a hazard word
+    harmless: Path
+    attack: Path  # hazard requests with compliant replies
+    benign: Path  # harmless requests with compliant replies
+
+
+@pytest.fixture(scope="session")
+def refusal_data(tmp_path_factory: pytest.TempPathFactory) -> RefusalData:
+    root = tmp_path_factory.mktemp("refusal-data")
+    rng = random.Random(11)
+    harmful = [_tiny.request(rng, hazard=True) for _ in range(160)]
+    harmless = [_tiny.request(rng, hazard=False) for _ in range(80)]
+    return RefusalData(
+        harmful=_tiny.write_requests(root / "harmful.jsonl", harmful),
+        harmless=_tiny.write_requests(root / "harmless.jsonl", harmless),
+        attack=_tiny.write_chats(
+            root / "attack.jsonl",
+            [(_tiny.request(rng, hazard=True), _tiny.COMPLY) for _ in range(60)],
+        ),
+        benign=_tiny.write_chats(
+            root / "benign.jsonl",
+            [(_tiny.request(rng, hazard=False), _tiny.COMPLY) for _ in range(30)],
+        ),
+    )
