@@ -124,7 +124,10 @@ def test_steering_towards_a_token_makes_the_model_say_it(gateway: LiveGateway) -
     body = response.json()
     text = gateway.backend.tokenizer.decode([target])
     assert body["text"] == text * 4
+    # every float charged is returned: the token's logprob and its one alternative
     assert body["floats"] == 4 * 2
+    assert all(len(t["top_logprobs"]) == 1 for t in body["tokens"])
+    assert body["tokens"][0]["top_logprobs"][0]["token"] == text
 
 
 def test_interventions_do_not_leak_into_other_rows(gateway: LiveGateway) -> None:

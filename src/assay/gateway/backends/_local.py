@@ -56,6 +56,7 @@ from assay.gateway.whitebox._protocol import (
     FineTuneJob,
     FineTuneRequest,
     GeneratedToken,
+    TopToken,
     GradientRequest,
     GradientResponse,
     InterventionGenerateRequest,
@@ -459,7 +460,13 @@ class LocalBackend:
         texts = self.engine.token_texts
         tokens = (
             [
-                GeneratedToken(token=texts.text_of(p.token_id), logprob=p.logprob)
+                GeneratedToken(
+                    token=texts.text_of(p.token_id),
+                    logprob=p.logprob,
+                    top_logprobs=[
+                        TopToken(token=texts.text_of(t.token_id), logprob=t.logprob) for t in p.top
+                    ],
+                )
                 for p in result.output_logprobs or []
             ]
             if k is not None

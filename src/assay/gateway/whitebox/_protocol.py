@@ -76,9 +76,17 @@ class InterventionGenerateRequest(_Request):
     logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
+class TopToken(BaseModel):
+    token: str
+    logprob: float
+
+
 class GeneratedToken(BaseModel):
     token: str
     logprob: float
+    top_logprobs: list[TopToken] = Field(
+        default_factory=list, description="the `logprobs` most likely tokens at this position"
+    )
 
 
 class InterventionGenerateResponse(BaseModel):
