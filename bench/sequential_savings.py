@@ -130,7 +130,7 @@ def main() -> None:
         ci = fixed_report[suite]["metrics"][0]["ci"]
         side = fixed_side(ci["low"], ci["high"], thresholds[suite])
         runs = [
-            replay(outcomes, thresholds[suite], plan.statistics.batch, rng)
+            replay(outcomes, thresholds[suite], plan.statistics.batch_for(len(outcomes)), rng)
             for _ in range(args.replays)
         ]
         per_suite[suite] = {

@@ -78,7 +78,17 @@ class Statistics(_Strict):
         description="stop sampling a rate suite as soon as an anytime-valid confidence "
         "sequence settles its finding",
     )
-    batch: int = Field(default=32, ge=1, description="samples per step when testing sequentially")
+    batch: int = Field(
+        default=32,
+        ge=1,
+        description="most samples per step when testing sequentially (a suite of n items "
+        "steps by min(batch, max(8, n / 6)))",
+    )
+
+    def batch_for(self, n: int) -> int:
+        """The sequential step for a suite of ``n`` items: small suites look more often,
+        so a settled finding stops them sooner."""
+        return min(self.batch, max(8, n // 6))
 
 
 class Plan(_Strict):

@@ -267,7 +267,9 @@ def _plan_suite(
     proportion = next((t for t in thresholds if t.unit == "proportion"), None)
     rule = (
         SequentialRule(
-            threshold=proportion.value, alpha=1 - CONFIDENCE, batch=plan.statistics.batch
+            threshold=proportion.value,
+            alpha=1 - CONFIDENCE,
+            batch=plan.statistics.batch_for(len(sample_ids)),
         )
         if sequential and spec.per_sample_rate and proportion is not None and not fixed_items
         else None
