@@ -176,6 +176,21 @@ class BudgetMeter:
         )
 
 
+def run_record(
+    name: str, title: str, model: str, config: TechniqueConfig, meter: BudgetMeter
+) -> dict[str, Any]:
+    """The fields every technique result records about its run: what ran, on which
+    model, with which configuration, and the budget it used."""
+    return {
+        "technique": name,
+        "title": title,
+        "model": model,
+        "config": config.model_dump(mode="json"),
+        "budget_used": meter.used(),
+        "complete": meter.exhausted is None,
+    }
+
+
 def rate_point(x: float, hits: int, n: int) -> Point:
     """A curve point for a rate with its Wilson interval (``nan`` without data)."""
     p = wilson(hits, n)

@@ -27,6 +27,7 @@ from assay.techniques._base import (
     TechniqueResult,
     rate_headline,
     rate_point,
+    run_record,
 )
 from assay.techniques._client import WhiteboxClient
 from assay.techniques._common import JUDGE, judge_replies, mc_correct_by_logprobs, user
@@ -275,15 +276,10 @@ def run_finetune_attack(
                             )
                         )
     return FinetuneAttackResult(
-        technique=NAME,
-        title=TITLE,
-        model=model,
-        config=config.model_dump(mode="json"),
-        budget_used=meter.used(),
+        **run_record(NAME, TITLE, model, config, meter),
         headline=headline,
         curves=curves,
         notes=notes,
-        complete=meter.exhausted is None,
         baseline_refusal_rate=baseline_h,
         baseline_mc_accuracy=baseline_mc,
         runs=runs,

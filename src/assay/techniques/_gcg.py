@@ -31,6 +31,7 @@ from assay.techniques._base import (
     TechniqueResult,
     finite,
     rate_headline,
+    run_record,
 )
 from assay.techniques._client import WhiteboxClient
 from assay.techniques._common import JUDGE, judge_replies, refused, user
@@ -273,11 +274,7 @@ def run_gcg(
     except BudgetExceeded as exc:
         notes.append(f"stopped early: {exc.message}")
     return GcgResult(
-        technique=NAME,
-        title=TITLE,
-        model=model,
-        config=config.model_dump(mode="json"),
-        budget_used=meter.used(),
+        **run_record(NAME, TITLE, model, config, meter),
         headline=headline,
         curves=[
             Curve(
@@ -290,7 +287,6 @@ def run_gcg(
         if history
         else [],
         notes=notes,
-        complete=meter.exhausted is None,
         private=private,
         screened=screened,
         baseline_refused=base_refused,

@@ -25,6 +25,7 @@ from assay.techniques._base import (
     TechniqueResult,
     rate_headline,
     rate_point,
+    run_record,
     spaced,
     stream_hook,
 )
@@ -237,15 +238,10 @@ def run_probes(
     except BudgetExceeded as exc:
         notes.append(f"stopped early: {exc.message}")
     return ProbeTechniqueResult(
-        technique=NAME,
-        title=TITLE,
-        model=model,
-        config=config.model_dump(mode="json"),
-        budget_used=meter.used(),
+        **run_record(NAME, TITLE, model, config, meter),
         headline=headline,
         curves=curves,
         notes=notes,
-        complete=meter.exhausted is None,
         layers=layers,
         best_layer=best,
         mc_accuracy=mc_h,

@@ -25,6 +25,7 @@ from assay.techniques._base import (
     TechniqueResult,
     rate_headline,
     rate_point,
+    run_record,
     spaced,
     stream_hook,
 )
@@ -272,15 +273,10 @@ def run_refusal_direction(
     except BudgetExceeded as exc:
         notes.append(f"stopped early: {exc.message}")
     return RefusalDirectionResult(
-        technique=NAME,
-        title=TITLE,
-        model=model,
-        config=config.model_dump(mode="json"),
-        budget_used=meter.used(),
+        **run_record(NAME, TITLE, model, config, meter),
         headline=headline,
         curves=curves,
         notes=notes,
-        complete=meter.exhausted is None,
         private=private,
         layers=scores,
         best_layer=best,

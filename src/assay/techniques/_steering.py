@@ -32,6 +32,7 @@ from assay.techniques._base import (
     TechniqueResult,
     rate_headline,
     rate_point,
+    run_record,
     spaced,
     stream_hook,
 )
@@ -274,15 +275,10 @@ def run_steering(
     except BudgetExceeded as exc:
         notes.append(f"stopped early: {exc.message}")
     return SteeringResult(
-        technique=NAME,
-        title=TITLE,
-        model=model,
-        config=config.model_dump(mode="json"),
-        budget_used=meter.used(),
+        **run_record(NAME, TITLE, model, config, meter),
         headline=headline,
         curves=curves,
         notes=notes,
-        complete=meter.exhausted is None,
         private=private,
         settings=settings,
         best_layer=best_layer,
