@@ -56,7 +56,6 @@ from assay.gateway.whitebox._protocol import (
     FineTuneJob,
     FineTuneRequest,
     GeneratedToken,
-    TopToken,
     GradientRequest,
     GradientResponse,
     InterventionGenerateRequest,
@@ -66,6 +65,7 @@ from assay.gateway.whitebox._protocol import (
     ProbeScoreResponse,
     ProbeTrainRequest,
     TextInput,
+    TopToken,
 )
 from assay.models import LocalModel
 
