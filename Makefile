@@ -49,6 +49,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/mc_scoring.py $(ARGS)
 	$(BIN)/python bench/gateway_throughput.py $(ARGS)
+	$(BIN)/python bench/verify_records.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
