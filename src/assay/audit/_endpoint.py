@@ -93,6 +93,9 @@ def open_endpoint(
         engagement = "assay-audit (in-process)"
         _, secret = tokens.issue(tier=tier, engagement=engagement, label="self-issued")
         backend = LocalBackend(local)
+        if tier is Tier.WHITE and gateway_db is not None:
+            # white-box audits may run fine-tuning attacks; adapters stay with the audit
+            backend.enable_fine_tuning(tokens.engine, gateway_db.parent / "adapters")
         log = RequestLog(tokens.engine)
         with BackgroundServer(create_app(backend, tokens, log=log)) as server:
             endpoint = Endpoint(
