@@ -60,3 +60,23 @@ def test_techniques_refuse_a_lower_tier(tiny_model_dir: Path, tmp_path: Path) ->
                 show_progress=False,
             )
         )
+
+
+def test_in_process_white_gateway_runs_a_fine_tuning_attack(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        PLAN.replace(
+            "  - {id: probes, config: reduced}",
+            "  - {id: finetune_attack, config: {learning_rates: [0.001], steps: [2], "
+            "examples: [4], benign_examples: 0, n_eval: 4, max_tokens: 8, batch_size: 2}}",
+        )
+    )
+    out = tmp_path / "out"
+    run_audit(
+        AuditConfig(target=f"hf:{tiny_model_dir}", plan=str(plan), out=out, show_progress=False)
+    )
+    (technique,) = json.loads((out / "report.json").read_text())["techniques"]
+    assert technique["technique"] == "finetune_attack" and technique["complete"]
+    assert list((out / "adapters").iterdir())  # the adapters stayed with the audit
