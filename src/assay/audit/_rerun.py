@@ -21,7 +21,7 @@ from assay._util.errors import UsageError
 from assay.audit._plan import load_plan
 from assay.audit._runner import AuditConfig, AuditOutcome, run_audit
 from assay.gateway import Tier
-from assay.report import Comparison, compare_reports
+from assay.report import Comparison, compare_reports, sample_values
 
 
 @dataclass(frozen=True)
@@ -57,28 +57,6 @@ def _attested_predicate(path: Path, trusted: list[Ed25519PublicKey]) -> dict[str
     return predicate
 
 
-def _item_ids(folder: Path) -> dict[str, list[str]] | None:
-    path = folder / "samples.jsonl"
-    if not path.is_file():
-        return None
-    ids: dict[str, list[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        ids.setdefault(str(record["suite"]), []).append(str(record["sample_id"]))
-    return ids
-
-
-def _values(folder: Path) -> dict[tuple[str, str], float]:
-    path = folder / "samples.jsonl"
-    if not path.is_file():
-        return {}
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        values[(str(record["suite"]), str(record["sample_id"]))] = float(record["value"])
-    return values
-
-
 def rerun_attestation(
     attestation: Path,
     out: Path,
@@ -100,7 +78,12 @@ def rerun_attestation(
             hint="pass --plan FILE with the plan the audit used",
         )
     folder = attestation.parent
-    items = _item_ids(folder)
+    before = sample_values(folder)
+    items: dict[str, list[str]] | None = None
+    if before:
+        items = {}
+        for suite, sample in before:
+            items.setdefault(suite, []).append(sample)
     config = AuditConfig(
         target=target or predicate["target"]["spec"],
         tier=Tier(predicate["tier"]),
@@ -114,7 +97,7 @@ def rerun_attestation(
     )
     outcome = run_audit(config)
     comparison = compare_reports(folder / "report.json", out / "report.json")
-    before, after = _values(folder), _values(out)
+    after = sample_values(out)
     shared = set(before) & set(after)
     identical = sum(1 for k in shared if before[k] == after[k])
     original = {r["suite"]: r["decision"]["outcome"] for r in predicate["results"]}

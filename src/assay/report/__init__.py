@@ -1,7 +1,13 @@
 """Reports: ``report.json`` (schema-versioned), ``report.html`` and the terminal summary."""
 
 from assay.report._build import SuiteRunInfo, suite_result
-from assay.report._compare import Comparison, SuiteComparison, compare_reports, load_report
+from assay.report._compare import (
+    Comparison,
+    SuiteComparison,
+    compare_reports,
+    load_report,
+    sample_values,
+)
 from assay.report._html import render_html
 from assay.report._model import (
     SCHEMA_VERSION,
@@ -38,6 +44,7 @@ __all__ = [
     "load_schema",
     "print_summary",
     "render_html",
+    "sample_values",
     "schema_path",
     "suite_result",
     "validate_report",

@@ -78,17 +78,22 @@ def load_report(path: Path) -> Report:
     return Report.model_validate(data)
 
 
-def _outcomes(folder: Path, suite: str) -> dict[str, bool]:
+def sample_values(folder: Path) -> dict[tuple[str, str], float]:
+    """Each scored item's value, keyed by (suite, sample id), from ``samples.jsonl`` in
+    ``folder`` (empty when the file is not there)."""
     path = folder / "samples.jsonl"
     if not path.is_file():
         return {}
-    found: dict[str, bool] = {}
+    values: dict[tuple[str, str], float] = {}
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             record: dict[str, Any] = json.loads(line)
-            if record.get("suite") == suite:
-                found[str(record["sample_id"])] = float(record["value"]) >= 0.5
-    return found
+            values[(str(record["suite"]), str(record["sample_id"]))] = float(record["value"])
+    return values
+
+
+def _outcomes(values: dict[tuple[str, str], float], suite: str) -> dict[str, bool]:
+    return {sample: value >= 0.5 for (s, sample), value in values.items() if s == suite}
 
 
 def _verdict(low: float, high: float, direction: str) -> Verdict:
@@ -103,7 +108,11 @@ def _verdict(low: float, high: float, direction: str) -> Verdict:
 
 
 def _compare_suite(
-    a: SuiteResult, b: SuiteResult, folder_a: Path, folder_b: Path, level: float
+    a: SuiteResult,
+    b: SuiteResult,
+    values_a: dict[tuple[str, str], float],
+    values_b: dict[tuple[str, str], float],
+    level: float,
 ) -> SuiteComparison:
     ma, mb = a.metrics[0], b.metrics[0]
     base = _Base(suite=a.id, metric=ma.name, unit=ma.unit, a=ma.value, b=mb.value)
@@ -119,7 +128,7 @@ def _compare_suite(
             note="different metrics or no data",
         )
     note = "" if a.version == b.version else f"suite versions differ ({a.version} vs {b.version})"
-    first, second = _outcomes(folder_a, a.id), _outcomes(folder_b, b.id)
+    first, second = _outcomes(values_a, a.id), _outcomes(values_b, b.id)
     shared = sorted(set(first) & set(second))
     if ma.successes is not None and mb.successes is not None and shared:
         cells = [0, 0, 0, 0]  # both, only b, only a, neither (difference is b - a)
@@ -170,6 +179,7 @@ def compare_reports(path_a: Path, path_b: Path, level: float = 0.95) -> Comparis
     report_a, report_b = load_report(path_a), load_report(path_b)
     folder_a = path_a if path_a.is_dir() else path_a.parent
     folder_b = path_b if path_b.is_dir() else path_b.parent
+    values_a, values_b = sample_values(folder_a), sample_values(folder_b)  # read each once
     by_id = {s.id: s for s in report_b.suites}
     shared = [s for s in report_a.suites if s.id in by_id]
     if not shared:
@@ -177,8 +187,8 @@ def compare_reports(path_a: Path, path_b: Path, level: float = 0.95) -> Comparis
     return Comparison(
         a=f"{report_a.target.model} ({report_a.run_id[:8]})",
         b=f"{report_b.target.model} ({report_b.run_id[:8]})",
-        suites=[_compare_suite(s, by_id[s.id], folder_a, folder_b, level) for s in shared],
+        suites=[_compare_suite(s, by_id[s.id], values_a, values_b, level) for s in shared],
     )
 
 
-__all__ = ["Comparison", "SuiteComparison", "compare_reports", "load_report"]
+__all__ = ["Comparison", "SuiteComparison", "compare_reports", "load_report", "sample_values"]
