@@ -69,52 +69,38 @@ def decide_risk_area(
     ladder = sorted(area.levels, key=lambda lvl: -lvl.level)  # stable: file order within a level
     most_severe_open: Level | None = None
     open_reasons: list[str] = []
+    reached: Level | None = None
     for level in ladder:
         state, why = _state(level, decisions)
         if state == "open" and most_severe_open is None:
             most_severe_open, open_reasons = level, why
-        if state != "holds":
-            continue
-        reasons = [_level_reason(level, decisions)]
-        if most_severe_open is None or most_severe_open.level <= level.level:
-            return RiskAreaDecision(
-                risk_area=area.id,
-                title=area.title,
-                level=level.level,
-                level_name=level.name,
-                settled=True,
-                actions=_sorted_actions(level.actions),
-                reasons=reasons,
-            )
+        if state == "holds":
+            reached = level
+            break
+    reasons = [] if reached is None else [_level_reason(reached, decisions)]
+    settled = reached is not None and (
+        most_severe_open is None or most_severe_open.level <= reached.level
+    )
+    if settled:
+        assert reached is not None
+        actions = _sorted_actions(reached.actions)
+    elif most_severe_open is not None:
         reasons.append(_open_reason(most_severe_open, open_reasons))
-        return RiskAreaDecision(
-            risk_area=area.id,
-            title=area.title,
-            level=level.level,
-            level_name=level.name,
-            settled=False,
-            actions=_sorted_actions(["collect_more_evidence", *most_severe_open.actions]),
-            reasons=reasons,
+        actions = _sorted_actions(["collect_more_evidence", *most_severe_open.actions])
+    else:
+        outcomes = ", ".join(f"{s}: {decisions[s].outcome}" for s in area.suites if s in decisions)
+        reasons.append(
+            f"no level of the plan matches these outcomes ({outcomes}); the plan has a gap"
         )
-    if most_severe_open is not None:
-        return RiskAreaDecision(
-            risk_area=area.id,
-            title=area.title,
-            level=None,
-            level_name="undetermined",
-            settled=False,
-            actions=_sorted_actions(["collect_more_evidence", *most_severe_open.actions]),
-            reasons=[_open_reason(most_severe_open, open_reasons)],
-        )
-    outcomes = ", ".join(f"{s}: {decisions[s].outcome}" for s in area.suites if s in decisions)
+        actions = ["collect_more_evidence"]
     return RiskAreaDecision(
         risk_area=area.id,
         title=area.title,
-        level=None,
-        level_name="undetermined",
-        settled=False,
-        actions=["collect_more_evidence"],
-        reasons=[f"no level of the plan matches these outcomes ({outcomes}); the plan has a gap"],
+        level=None if reached is None else reached.level,
+        level_name="undetermined" if reached is None else reached.name,
+        settled=settled,
+        actions=actions,
+        reasons=reasons,
     )
 
 
