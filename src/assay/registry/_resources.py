@@ -1,0 +1,172 @@
+"""Loading rows together with the facts visibility and policy decide on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.registry._db import (
+    Document,
+    Engagement,
+    Model,
+    ModelVersion,
+    Organisation,
+    Service,
+    Submission,
+)
+from assay.registry._errors import not_found
+from assay.registry._policy import Parties
+from assay.registry._types import ReleaseStatus, Visibility
+from assay.registry._visibility import Resource
+
+
+def org_by_slug(session: Session, slug: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        raise not_found("organisation")
+    return org
+
+
+def org_resource(org: Organisation) -> Resource:
+    return Resource(kind="organisation", id=org.id, owner_org_id=org.id, public=True)
+
+
+def slugs(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Organisation.id, Organisation.slug).where(Organisation.id.in_(ids))
+    )
+    return dict(rows.tuples().all())
+
+
+def _testers_of_versions(session: Session, version_ids: list[int]) -> frozenset[int]:
+    if not version_ids:
+        return frozenset()
+    return frozenset(
+        session.scalars(
+            select(Engagement.tester_org_id).where(Engagement.version_id.in_(version_ids))
+        )
+    )
+
+
+def version_resource(session: Session, version: ModelVersion, model: Model) -> Resource:
+    return Resource(
+        kind="model version",
+        id=version.id,
+        owner_org_id=model.org_id,
+        parties=_testers_of_versions(session, [version.id]),
+        public=version.release_status != ReleaseStatus.INTERNAL,
+        authorities_read=True,
+    )
+
+
+def model_resource(session: Session, model: Model) -> Resource:
+    versions = list(session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)))
+    return Resource(
+        kind="model",
+        id=model.id,
+        owner_org_id=model.org_id,
+        parties=_testers_of_versions(session, [v.id for v in versions]),
+        public=any(v.release_status != ReleaseStatus.INTERNAL for v in versions),
+        authorities_read=True,
+    )
+
+
+def load_model(session: Session, model_id: int) -> Model:
+    model = session.get(Model, model_id)
+    if model is None:
+        raise not_found("model")
+    return model
+
+
+def load_version(session: Session, version_id: int) -> tuple[ModelVersion, Model]:
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise not_found("model version")
+    model = session.get(Model, version.model_id)
+    assert model is not None
+    return version, model
+
+
+def document_resource(
+    session: Session, document: Document, version: ModelVersion, model: Model
+) -> Resource:
+    of_version = version_resource(session, version, model)
+    return Resource(
+        kind="document",
+        id=document.id,
+        owner_org_id=model.org_id,
+        parties=of_version.parties,
+        public=of_version.public and document.visibility == Visibility.PUBLIC,
+    )
+
+
+def service_resource(service: Service) -> Resource:
+    return Resource(kind="service", id=service.id, owner_org_id=service.org_id, public=True)
+
+
+def load_service(session: Session, service_id: int) -> Service:
+    service = session.get(Service, service_id)
+    if service is None:
+        raise not_found("service")
+    return service
+
+
+@dataclass(frozen=True)
+class EngagementView:
+    row: Engagement
+    resource: Resource
+    parties: Parties
+
+
+def engagement_resource(engagement: Engagement) -> Resource:
+    return Resource(
+        kind="engagement",
+        id=engagement.id,
+        parties=frozenset({engagement.developer_org_id, engagement.tester_org_id}),
+    )
+
+
+def load_engagement(session: Session, engagement_id: int) -> EngagementView:
+    row = session.get(Engagement, engagement_id)
+    if row is None:
+        raise not_found("engagement")
+    return EngagementView(
+        row, engagement_resource(row), Parties(row.developer_org_id, row.tester_org_id)
+    )
+
+
+def submission_resource(submission: Submission, engagement: Engagement) -> Resource:
+    return Resource(
+        kind="submission",
+        id=submission.id,
+        owner_org_id=submission.org_id,
+        parties=frozenset({engagement.developer_org_id, engagement.tester_org_id}),
+        public=submission.visibility == Visibility.PUBLIC,
+        authorities_read=True,
+    )
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    row: Submission
+    engagement: Engagement
+    resource: Resource
+    parties: Parties
+
+
+def load_submission(session: Session, submission_id: int) -> SubmissionView:
+    row = session.get(Submission, submission_id)
+    if row is None:
+        raise not_found("submission")
+    engagement = session.get(Engagement, row.engagement_id)
+    assert engagement is not None
+    return SubmissionView(
+        row,
+        engagement,
+        submission_resource(row, engagement),
+        Parties(engagement.developer_org_id, engagement.tester_org_id),
+    )

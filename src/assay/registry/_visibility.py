@@ -1,0 +1,74 @@
+"""What a principal may see of a resource: one function, used by every reader (the
+API now; the web pages and feeds of the disclosure work later), so no page can show
+what the API would hide.
+
+A resource is described by :class:`Resource`, built by the loaders from rows: who owns
+it, which organisations are parties to it, whether it is public, whether authorities
+may read it. :func:`sight` turns that into how much the principal sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from assay.registry._types import OrgKind, Role, Scope
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: an organisation's user through an API token, or the public."""
+
+    org_id: int | None = None
+    org_slug: str | None = None
+    org_kind: OrgKind | None = None
+    user_id: int | None = None
+    role: Role | None = None
+    scopes: frozenset[Scope] = frozenset()
+    token_id: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.org_id is None
+
+
+PUBLIC = Principal()
+
+
+class Sight(IntEnum):
+    """How much of a resource a principal sees. Ordered: more is greater."""
+
+    NONE = 0  # not even that it exists (answered as 404)
+    SUMMARY = 1  # its public face (findings: the published summary)
+    FULL = 2  # everything the registry holds in clear
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The facts visibility depends on."""
+
+    kind: str
+    id: int | str | None = None
+    owner_org_id: int | None = None
+    parties: frozenset[int] = field(default_factory=frozenset)
+    public: bool = False
+    authorities_read: bool = False
+
+
+def sight(principal: Principal, resource: Resource) -> Sight:
+    """How much ``principal`` may see of ``resource``.
+
+    Public resources are seen in full by everyone. Otherwise the owner and the parties
+    see everything; authorities see what is marked readable by them; anyone else sees
+    nothing, not even that it exists. A principal without the read scope sees only
+    what the public sees.
+    """
+    if resource.public:
+        return Sight.FULL
+    if principal.anonymous or Scope.READ not in principal.scopes:
+        return Sight.NONE
+    if principal.org_id == resource.owner_org_id or principal.org_id in resource.parties:
+        return Sight.FULL
+    if resource.authorities_read and principal.org_kind is OrgKind.AUTHORITY:
+        return Sight.FULL
+    return Sight.NONE
