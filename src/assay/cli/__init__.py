@@ -22,6 +22,7 @@ from assay.cli._gateway import gateway_app
 from assay.cli._keys import keys_app
 from assay.cli._misc import suites_app, verify_command
 from assay.cli._plan import plan_app
+from assay.cli._registry import registry_app
 from assay.cli._rerun import rerun_command
 
 app = typer.Typer(
@@ -60,6 +61,7 @@ app.command("rerun")(rerun_command)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(suites_app, name="suites")
 app.add_typer(plan_app, name="plan")
+app.add_typer(registry_app, name="registry")
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -71,11 +71,24 @@ def audit_command(
         "sequences), or always run the planned samples (default: the plan's choice).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+    engagement: int | None = typer.Option(
+        None,
+        "--engagement",
+        help="A registry engagement: audit its gateway with the token sealed to your key.",
+    ),
+    registry: str | None = typer.Option(
+        None, "--registry", help="The registry of --engagement (default $ASSAY_REGISTRY_URL)."
+    ),
+    sealing_key: str = typer.Option(
+        "tester", "--sealing-key", help="Your X25519 key in $ASSAY_HOME/keys (with --engagement)."
+    ),
 ) -> None:
     """Run an audit plan against a target and write report.json, report.html,
     attestation.json, samples.jsonl and the Inspect logs into --out."""
     from assay.audit import AuditConfig, run_audit
 
+    if engagement is not None:
+        target, api_key_env, tier = _engagement_target(engagement, registry, sealing_key, tier)
     config = AuditConfig(
         target=target,
         tier=tier or Tier.GREY,
@@ -99,3 +112,22 @@ def audit_command(
     console.print(
         f"audit {status}; files in {outcome.out}/: " + ", ".join(sorted(outcome.files)) + ", logs/"
     )
+
+
+def _engagement_target(
+    engagement: int, registry: str | None, sealing_key: str, tier: Tier | None
+) -> tuple[str, str, Tier]:
+    """The engagement's gateway as the target; its opened token in a variable of this
+    process only."""
+    import os
+
+    from assay.registry._client import RegistryClient, engagement_access
+    from assay.registry._sealed import load_sealing_key
+
+    with RegistryClient(registry) as client:
+        access = engagement_access(client, engagement, load_sealing_key(sealing_key))
+    os.environ[ENGAGEMENT_TOKEN_VAR] = access.token
+    return f"gateway:{access.gateway_url}", ENGAGEMENT_TOKEN_VAR, tier or Tier(access.tier)
+
+
+ENGAGEMENT_TOKEN_VAR = "ASSAY_ENGAGEMENT_GATEWAY_TOKEN"

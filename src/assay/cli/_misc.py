@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -76,6 +77,18 @@ def verify_command(
         help="Compare suite data digests with the suites installed here (loads the catalog: "
         "a few seconds).",
     ),
+    registry: str | None = typer.Option(
+        None,
+        "--registry",
+        help="Check against a registry: signed by a key the submitting organisation had "
+        "registered, in its transparency log, and the log only grew since you last looked.",
+    ),
+    witness: Path | None = typer.Option(
+        None,
+        "--witness",
+        help="With --registry: the file keeping the last checkpoint you saw "
+        "(default: one per registry in $ASSAY_HOME/witness).",
+    ),
 ) -> None:
     """Verify an audit attestation offline; exit 0 only when every check passes.
 
@@ -99,6 +112,21 @@ def verify_command(
         raise UsageError("--log-proof needs the log's public key", hint="pass --log-key LOG.pem")
     if trusted_checkpoint is not None and log_proof is None:
         raise UsageError("--trusted-checkpoint needs --log-proof (the newer checkpoint)")
+    if registry is not None:
+        from assay.registry._witness import verify_with_registry
+
+        result, notes = verify_with_registry(
+            attestation,
+            registry,
+            witness=witness,
+            log_key=load_public_key(log_key[0]) if log_key else None,
+            artifacts=artifacts,
+            check_suites=suite_check,
+        )
+        for note in notes:
+            Console(stderr=True, highlight=False).print(f"note: {escape(note)}")
+        _print_checks(result)
+        return
     paths = list(key)
     if not paths:
         default = keys_dir() / "tester.pub"
@@ -117,6 +145,10 @@ def verify_command(
         trusted_checkpoint=trusted_checkpoint,
         check_suites=suite_check,
     )
+    _print_checks(result)
+
+
+def _print_checks(result: Any) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for check in result.checks:
         mark = (
