@@ -1,13 +1,24 @@
-"""Digests in one canonical spelling: ``sha256:<hex>``."""
+"""Digests in one canonical spelling (``sha256:<hex>``) and the one canonical JSON.
+
+Every byte string that assay hashes or signs from a JSON value is its RFC 8785 (JSON
+Canonicalization Scheme) form, produced here by the ``rfc8785`` package: sorted keys
+(by UTF-16 code units), no whitespace, ECMAScript number formatting, UTF-8.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+import rfc8785
+
 _CHUNK = 1 << 20
+
+
+class CanonicalJSONError(ValueError):
+    """The value has no RFC 8785 form (NaN or infinity, an integer beyond ±2**53,
+    a lone surrogate, a non-string key, a non-JSON type)."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -23,8 +34,11 @@ def sha256_file(path: Path) -> str:
 
 
 def canonical_json(obj: Any) -> bytes:
-    """Deterministic JSON bytes (sorted keys, no whitespace) for hashing and signing."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The RFC 8785 canonical JSON bytes of ``obj``, for hashing and signing."""
+    try:
+        return rfc8785.dumps(obj)
+    except (rfc8785.CanonicalizationError, UnicodeError, TypeError, ValueError) as exc:
+        raise CanonicalJSONError(f"no canonical JSON form: {exc}") from None
 
 
 def sha256_json(obj: Any) -> str:

@@ -51,32 +51,33 @@ class EnvelopeError(Exception):
     """The envelope is malformed or a signature does not verify."""
 
 
-_ENVELOPE_FIELDS = {"payload", "payloadType", "signatures"}
-_SIGNATURE_FIELDS = {"keyid", "sig"}
 _MAX_SIGNATURES = 32
 _SIGNATURE_SIZE = 64
+_URLSAFE = str.maketrans("-_", "+/")
 
 
-def strict_b64decode(text: str, what: str) -> bytes:
-    """Standard base64 with padding, in its one canonical spelling (no spare bits set)."""
+def dsse_b64decode(text: str, what: str) -> bytes:
+    """Base64 as DSSE consumers must read it: standard or URL-safe, padded or not."""
+    if ("+" in text and "-" in text) or ("/" in text and "_" in text):
+        raise EnvelopeError(f"{what} mixes standard and URL-safe base64")
+    unpadded = text.translate(_URLSAFE).rstrip("=")
+    if len(text) - len(text.rstrip("=")) > 2 or len(unpadded) % 4 == 1:
+        raise EnvelopeError(f"{what} is not valid base64")
     try:
-        raw = base64.b64decode(text, validate=True)
+        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
     except ValueError:
         raise EnvelopeError(f"{what} is not valid base64") from None
-    if base64.b64encode(raw).decode() != text:
-        raise EnvelopeError(f"{what} is not canonical base64")
-    return raw
 
 
 def parse_envelope(envelope: Any) -> tuple[str, bytes, list[tuple[str, bytes]]]:
-    """Check the envelope's shape: payload type, payload, and (keyid, signature) pairs."""
+    """Read a DSSE envelope by the spec's parsing rules: ``payload``, ``payloadType``,
+    ``signatures`` and each ``sig`` are required; ``keyid`` may be unset or empty (the
+    same thing); unrecognised fields are ignored; base64 may be standard or URL-safe."""
     if not isinstance(envelope, dict):
         raise EnvelopeError("the envelope is not a JSON object")
-    if set(envelope) != _ENVELOPE_FIELDS:
-        raise EnvelopeError(
-            "the envelope must have exactly payload, payloadType and signatures; got "
-            + ", ".join(sorted(map(str, envelope)))
-        )
+    missing = {"payload", "payloadType", "signatures"} - set(envelope)
+    if missing:
+        raise EnvelopeError("the envelope lacks " + ", ".join(sorted(missing)))
     payload_type, payload_b64, entries = (
         envelope["payloadType"],
         envelope["payload"],
@@ -90,19 +91,15 @@ def parse_envelope(envelope: Any) -> tuple[str, bytes, list[tuple[str, bytes]]]:
         raise EnvelopeError("signatures must be a non-empty list")
     if len(entries) > _MAX_SIGNATURES:
         raise EnvelopeError(f"more than {_MAX_SIGNATURES} signatures")
-    payload = strict_b64decode(payload_b64, "the payload")
+    payload = dsse_b64decode(payload_b64, "the payload")
     signatures: list[tuple[str, bytes]] = []
     for entry in entries:
-        if not isinstance(entry, dict) or set(entry) != _SIGNATURE_FIELDS:
-            raise EnvelopeError("a signature entry must be an object with exactly keyid and sig")
-        keyid, sig_b64 = entry["keyid"], entry["sig"]
-        if not isinstance(keyid, str) or not keyid or not isinstance(sig_b64, str):
-            raise EnvelopeError("a signature entry needs a keyid and a sig string")
-        if any(keyid == k for k, _ in signatures):
-            raise EnvelopeError(f"two signatures claim the key {keyid}")
-        sig = strict_b64decode(sig_b64, f"the signature by {keyid}")
-        if len(sig) != _SIGNATURE_SIZE:
-            raise EnvelopeError(f"the signature by {keyid} is not {_SIGNATURE_SIZE} bytes")
+        if not isinstance(entry, dict) or "sig" not in entry:
+            raise EnvelopeError("a signature entry must be an object with a sig")
+        keyid, sig_b64 = entry.get("keyid") or "", entry["sig"]
+        if not isinstance(keyid, str) or not isinstance(sig_b64, str):
+            raise EnvelopeError("a signature's keyid and sig are strings")
+        sig = dsse_b64decode(sig_b64, f"the signature by {keyid or 'an unnamed key'}")
         signatures.append((keyid, sig))
     return payload_type, payload, signatures
 
@@ -112,9 +109,11 @@ def verify_envelope(
 ) -> tuple[bytes, list[str]]:
     """Return the payload and the trusted key ids whose signatures verify.
 
-    Raises :class:`EnvelopeError` unless at least one trusted key signed it, or when
-    any signature by a trusted key fails. Signatures by unknown key ids are ignored,
-    never trusted. ``payload_type``, when given, must match exactly.
+    ``keyid`` is only a hint (DSSE): a signature whose keyid names a trusted key must
+    verify with that key or the envelope is refused; one with an empty or unknown keyid
+    is tried against every trusted key and counts for the one it verifies with.
+    Raises :class:`EnvelopeError` unless at least one trusted key signed.
+    ``payload_type``, when given, must match exactly.
     """
     actual_type, payload, signatures = parse_envelope(envelope)
     if payload_type is not None and actual_type != payload_type:
@@ -122,17 +121,28 @@ def verify_envelope(
     message = pae(actual_type, payload)
     verified: list[str] = []
     for keyid, sig in signatures:
-        public = trusted.get(keyid)
-        if public is None:
-            continue
-        try:
-            public.verify(sig, message)
-        except InvalidSignature:
-            raise EnvelopeError(f"the signature by {keyid} does not verify") from None
-        verified.append(keyid)
+        named = trusted.get(keyid)
+        if named is not None:
+            if not _verifies(named, sig, message):
+                raise EnvelopeError(f"the signature by {keyid} does not verify")
+            found: str | None = keyid
+        else:
+            found = next((k for k, pub in trusted.items() if _verifies(pub, sig, message)), None)
+        if found is not None and found not in verified:
+            verified.append(found)
     if not verified:
         raise EnvelopeError("no signature by a trusted key")
     return payload, verified
+
+
+def _verifies(public: Ed25519PublicKey, sig: bytes, message: bytes) -> bool:
+    if len(sig) != _SIGNATURE_SIZE:
+        return False
+    try:
+        public.verify(sig, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def decode_json_payload(payload: bytes) -> dict[str, Any]:

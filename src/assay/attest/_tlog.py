@@ -1,35 +1,50 @@
-"""A transparency log after RFC 9162: an append-only Merkle tree in SQLite, signed
-checkpoints, inclusion and consistency proofs.
+"""The one tamper-evident log of assay: an RFC 9162 Merkle log in a SQL database,
+with checkpoints as C2SP signed notes and inclusion and consistency proofs.
 
-Every leaf hash and every complete subtree hash is persisted when a leaf is
-appended, so proofs for any tree size need O(log^2 n) row reads and the root of
-the current tree O(log n). Triggers refuse UPDATE and DELETE on those tables.
+Storage is SQLAlchemy 2, so a log lives in SQLite or PostgreSQL, alone in a file
+(``TransparencyLog(path)``) or beside other tables in a service's database
+(``TransparencyLog(engine, name=...)``, the tables created by that service's
+migrations from :data:`TLOG_METADATA`). Several logs share the tables, told apart
+by name. Every leaf hash and every complete subtree hash is stored when a leaf is
+appended, so proofs for any tree size take O(log^2 n) row reads and the current root
+O(log n). On SQLite, triggers refuse UPDATE and DELETE on those tables.
 
-A checkpoint signs RFC 9162's ``TreeHeadDataV2`` (section 4.10: uint64 timestamp in
-milliseconds, uint64 tree_size, the root hash with a one-byte length, an empty
-two-byte extensions list), prefixed by ``b"assay tlog checkpoint v1\\n"`` and the
-log's origin line so a signature cannot be replayed for another log.
+Checkpoints are c2sp.org/tlog-checkpoint notes (origin, size, base64 root), signed
+with Ed25519 under the origin as key name; witnesses and monitors of other
+transparency logs read them as they are.
 """
 
 from __future__ import annotations
 
-import base64
 import re
-import sqlite3
-import struct
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from assay._util.hashing import canonical_json, sha256_bytes
-from assay.attest._dsse import EnvelopeError, strict_b64decode
 from assay.attest._keys import SigningKey
 from assay.attest._merkle import (
     MAX_PROOF_LENGTH,
@@ -41,36 +56,84 @@ from assay.attest._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from assay.attest._note import Checkpoint, NoteError, verify_checkpoint
 
-CHECKPOINT_TYPE = "https://assay.dev/tlog/checkpoint/v1"
-PROOF_TYPE = "https://assay.dev/tlog/inclusion-proof/v1"
+PROOF_TYPE = "https://assay.dev/tlog/inclusion-proof/v2"
 DEFAULT_ORIGIN = "assay.dev/log"
-_CHECKPOINT_CONTEXT = b"assay tlog checkpoint v1\n"
-_CHECKPOINT_FIELDS = {"type", "origin", "tree_size", "root_hash", "timestamp", "signatures"}
+DEFAULT_LOG = "default"
 _PROOF_FIELDS = {"type", "leaf_index", "tree_size", "hashes", "checkpoint", "consistency"}
 _CONSISTENCY_FIELDS = {"old_size", "hashes"}
-_ORIGIN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+_ORIGIN = re.compile(r"[\x21-\x2a\x2c-\x7e]{1,255}")  # printable ASCII, no space, no '+'
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _UINT64 = (1 << 64) - 1
+_APPEND_ATTEMPTS = 20
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS leaves (
-    idx INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL, data BLOB NOT NULL, added_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS leaves_by_hash ON leaves (leaf_hash);
-CREATE TABLE IF NOT EXISTS nodes (
-    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS leaves_no_update BEFORE UPDATE ON leaves
-    BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS leaves_no_delete BEFORE DELETE ON leaves
-    BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS nodes_no_update BEFORE UPDATE ON nodes
-    BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS nodes_no_delete BEFORE DELETE ON nodes
-    BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
-"""
+
+class TlogBase(DeclarativeBase):
+    """The tables of Merkle logs; services add them to their own migrations."""
+
+    metadata = MetaData()
+
+
+TLOG_METADATA = TlogBase.metadata
+
+
+class LogRow(TlogBase):
+    __tablename__ = "tlog_logs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255))
+
+
+class LeafRow(TlogBase):
+    __tablename__ = "tlog_leaves"
+
+    log: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    tag: Mapped[str | None] = mapped_column(String(200), index=True, nullable=True)
+    added_at: Mapped[str] = mapped_column(String(40))
+
+
+class NodeRow(TlogBase):
+    __tablename__ = "tlog_nodes"
+
+    log: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+APPEND_ONLY_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
+    "BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END"
+    for table in ("tlog_leaves", "tlog_nodes")
+    for verb in ("update", "delete")
+]
+
+
+def create_tables(connection: Connection | Engine) -> None:
+    """Create the log tables (and, on SQLite, the append-only triggers) if missing."""
+    if isinstance(connection, Engine):
+        with connection.begin() as conn:
+            create_tables(conn)
+        return
+    TLOG_METADATA.create_all(connection, checkfirst=True)
+    if connection.dialect.name == "sqlite":
+        for statement in APPEND_ONLY_TRIGGERS:
+            connection.execute(text(statement))
+
+
+_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def engine_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """A lock around database work when the database is one shared in-memory SQLite
+    connection (which threads must not use at the same time); a no-op otherwise."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return _LOCKS.setdefault(engine, threading.RLock())
+    return nullcontext()
 
 
 class LogError(ValueError):
@@ -88,39 +151,10 @@ def attestation_entry(statement_payload: bytes) -> bytes:
     return log_entry("assay.attestation/v1", statement_payload)
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    """A tree head: the log's size and root at a moment."""
-
-    origin: str
-    tree_size: int
-    root_hash: bytes
-    timestamp: int  # milliseconds since the Unix epoch
-
-    def tree_head(self) -> bytes:
-        """RFC 9162 ``TreeHeadDataV2`` in TLS encoding, with no extensions."""
-        return (
-            struct.pack(">QQB", self.timestamp, self.tree_size, len(self.root_hash))
-            + self.root_hash
-            + struct.pack(">H", 0)
-        )
-
-    def signed_message(self) -> bytes:
-        return _CHECKPOINT_CONTEXT + self.origin.encode("ascii") + b"\n" + self.tree_head()
-
-    def sign(self, keys: Sequence[SigningKey]) -> dict[str, Any]:
-        """The checkpoint as JSON with one signature per key."""
-        message = self.signed_message()
-        return {
-            "type": CHECKPOINT_TYPE,
-            "origin": self.origin,
-            "tree_size": self.tree_size,
-            "root_hash": self.root_hash.hex(),
-            "timestamp": self.timestamp,
-            "signatures": [
-                {"keyid": k.key_id, "sig": base64.b64encode(k.sign(message)).decode()} for k in keys
-            ],
-        }
+def check_origin(origin: str) -> str:
+    if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+        raise LogError("a log origin is 1-255 printable ASCII characters without spaces or '+'")
+    return origin
 
 
 def _uint(value: Any, what: str) -> int:
@@ -141,55 +175,16 @@ def _hashes(value: Any, what: str) -> list[bytes]:
     return [_hex32(h, f"a hash in {what}") for h in value]
 
 
-def check_origin(origin: str) -> str:
-    if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
-        raise LogError("a log origin is 1-255 printable ASCII characters")
-    return origin
-
-
-def verify_checkpoint(
-    doc: Any, trusted: dict[str, Ed25519PublicKey]
-) -> tuple[Checkpoint, list[str]]:
-    """Parse a signed checkpoint; at least one trusted key must have signed it and every
-    signature by a trusted key must verify."""
-    if not isinstance(doc, dict) or set(doc) != _CHECKPOINT_FIELDS:
-        raise LogError("a checkpoint must have exactly " + ", ".join(sorted(_CHECKPOINT_FIELDS)))
-    if doc["type"] != CHECKPOINT_TYPE:
-        raise LogError(f"not a checkpoint (type {doc['type']!r})")
-    checkpoint = Checkpoint(
-        origin=check_origin(doc["origin"]),
-        tree_size=_uint(doc["tree_size"], "tree_size"),
-        root_hash=_hex32(doc["root_hash"], "root_hash"),
-        timestamp=_uint(doc["timestamp"], "timestamp"),
-    )
-    signatures = doc["signatures"]
-    if not isinstance(signatures, list) or not signatures or len(signatures) > 32:
-        raise LogError("a checkpoint needs a list of 1 to 32 signatures")
-    message = checkpoint.signed_message()
-    verified: list[str] = []
-    for entry in signatures:
-        if not isinstance(entry, dict) or set(entry) != {"keyid", "sig"}:
-            raise LogError("a checkpoint signature must have exactly keyid and sig")
-        keyid, sig_b64 = entry["keyid"], entry["sig"]
-        if not isinstance(keyid, str) or not isinstance(sig_b64, str):
-            raise LogError("a checkpoint signature needs keyid and sig strings")
-        if keyid in verified:
-            raise LogError(f"two checkpoint signatures claim the key {keyid}")
-        try:
-            sig = strict_b64decode(sig_b64, "a checkpoint signature")
-        except EnvelopeError as exc:
-            raise LogError(str(exc)) from None
-        public = trusted.get(keyid)
-        if public is None:
-            continue
-        try:
-            public.verify(sig, message)
-        except InvalidSignature:
-            raise LogError(f"the checkpoint signature by {keyid} does not verify") from None
-        verified.append(keyid)
-    if not verified:
-        raise LogError("the checkpoint is not signed by a trusted log key")
-    return checkpoint, verified
+def open_checkpoint(
+    note: Any, trusted: dict[str, Ed25519PublicKey]
+) -> tuple[Checkpoint, tuple[str, ...]]:
+    """A signed checkpoint note, verified against trusted log keys (by assay key id)."""
+    if not isinstance(note, str | bytes):
+        raise LogError("a checkpoint is a signed note (text)")
+    try:
+        return verify_checkpoint(note, trusted)
+    except NoteError as exc:
+        raise LogError(f"checkpoint: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -207,7 +202,7 @@ def verify_log_proof(bundle: Any, entry: bytes, trusted: dict[str, Ed25519Public
         raise LogError("a log proof must have exactly " + ", ".join(sorted(_PROOF_FIELDS)))
     if bundle["type"] != PROOF_TYPE:
         raise LogError(f"not a log inclusion proof (type {bundle['type']!r})")
-    checkpoint, _ = verify_checkpoint(bundle["checkpoint"], trusted)
+    checkpoint, _ = open_checkpoint(bundle["checkpoint"], trusted)
     index = _uint(bundle["leaf_index"], "leaf_index")
     size = _uint(bundle["tree_size"], "tree_size")
     if size != checkpoint.tree_size:
@@ -238,8 +233,6 @@ def check_consistency(trusted: Checkpoint, newer: Checkpoint, proof: Sequence[by
             f"the new checkpoint (size {newer.tree_size}) is older than the trusted one "
             f"(size {trusted.tree_size})"
         )
-    if newer.timestamp < trusted.timestamp:
-        raise LogError("the new checkpoint is dated before the trusted one")
     if not verify_consistency(
         trusted.tree_size, trusted.root_hash, newer.tree_size, newer.root_hash, proof
     ):
@@ -249,34 +242,59 @@ def check_consistency(trusted: Checkpoint, newer: Checkpoint, proof: Sequence[by
         )
 
 
-class TransparencyLog:
-    """An append-only log in one SQLite file. Safe across threads and processes."""
+def sqlite_engine(path: Path | str) -> Engine:
+    """A SQLite engine for a log file (WAL, full sync, a generous busy timeout)."""
+    engine = create_engine(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+    )
 
-    def __init__(self, path: Path | str, origin: str = DEFAULT_ORIGIN) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class TransparencyLog:
+    """An append-only Merkle log in a database. Safe across threads and processes."""
+
+    def __init__(
+        self,
+        where: Path | str | Engine,
+        origin: str = DEFAULT_ORIGIN,
+        *,
+        name: str = DEFAULT_LOG,
+    ) -> None:
+        self._owns_engine = not isinstance(where, Engine)
+        self.engine = sqlite_engine(where) if not isinstance(where, Engine) else where
+        if self._owns_engine:
+            create_tables(self.engine)
+        self.name = name
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT value FROM meta WHERE key='origin'").fetchone()
-                if row is None:
-                    self._db.execute(
-                        "INSERT INTO meta (key, value) VALUES ('origin', ?)",
-                        (check_origin(origin),),
-                    )
-                    self.origin = origin
-                else:
-                    self.origin = str(row[0])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self.origin = self._origin(check_origin(origin))
+
+    def _origin(self, origin: str) -> str:
+        """The origin this log was created with (set now if the log is new)."""
+        query = select(LogRow.origin).where(LogRow.name == self.name)
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is not None:
+            return str(row[0])
+        try:
+            with engine_lock(self.engine), self.engine.begin() as conn:
+                conn.execute(LogRow.__table__.insert().values(name=self.name, origin=origin))
+        except IntegrityError:  # created meanwhile by another process: take its origin
+            pass
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            return str(conn.execute(query).scalar_one())
 
     def close(self) -> None:
-        self._db.close()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> TransparencyLog:
         return self
@@ -284,78 +302,129 @@ class TransparencyLog:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    # ---- reading ---------------------------------------------------------------------
+
+    def _size(self, conn: Connection) -> int:
+        value = conn.execute(select(func.max(LeafRow.idx)).where(LeafRow.log == self.name)).scalar()
+        return 0 if value is None else int(value) + 1
+
     @property
     def size(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves").fetchone()
-        return int(row[0])
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            return self._size(conn)
 
-    def append(self, data: bytes) -> int:
-        """Add one entry; returns its index."""
-        return self.append_many([data])
-
-    def append_many(self, entries: Iterable[bytes]) -> int:
-        """Add entries in one transaction; returns the index of the first."""
-        now = datetime.now(UTC).isoformat()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                first = size = self.size
-                for data in entries:
-                    if not isinstance(data, bytes):
-                        raise TypeError("log entries are bytes")
-                    h = leaf_hash(data)
-                    self._db.execute(
-                        "INSERT INTO leaves (idx, leaf_hash, data, added_at) VALUES (?, ?, ?, ?)",
-                        (size, h, data, now),
-                    )
-                    index, level = size, 0
-                    while index & 1:  # each odd index completes a subtree
-                        h = node_hash(self._node(level, index - 1), h)
-                        index, level = index >> 1, level + 1
-                        self._db.execute(
-                            "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
-                            (level, index, h),
-                        )
-                    size += 1
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return first
-
-    def _node(self, level: int, index: int) -> bytes:
+    def _node(self, conn: Connection, level: int, index: int) -> bytes:
         if level == 0:
-            row = self._db.execute("SELECT leaf_hash FROM leaves WHERE idx=?", (index,)).fetchone()
+            query = select(LeafRow.leaf_hash).where(LeafRow.log == self.name, LeafRow.idx == index)
         else:
-            row = self._db.execute(
-                "SELECT hash FROM nodes WHERE level=? AND idx=?", (level, index)
-            ).fetchone()
-        if row is None:
+            query = select(NodeRow.hash).where(
+                NodeRow.log == self.name, NodeRow.level == level, NodeRow.idx == index
+            )
+        value = conn.execute(query).scalar()
+        if value is None:
             raise LogError(f"the log has no node ({level}, {index})")
-        return bytes(row[0])
+        return bytes(value)
 
     def node(self, level: int, index: int) -> bytes:
-        with self._lock:
-            return self._node(level, index)
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            return self._node(conn, level, index)
 
     def entry(self, index: int) -> bytes:
-        with self._lock:
-            row = self._db.execute("SELECT data FROM leaves WHERE idx=?", (index,)).fetchone()
-        if row is None:
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            value = conn.execute(
+                select(LeafRow.data).where(LeafRow.log == self.name, LeafRow.idx == index)
+            ).scalar()
+        if value is None:
             raise LogError(f"the log has no entry {index}")
-        return bytes(row[0])
+        return bytes(value)
+
+    def entries(
+        self, start: int = 0, stop: int | None = None, *, tag: str | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(index, data)`` of the entries in ``[start, stop)``, optionally of one tag."""
+        query = select(LeafRow.idx, LeafRow.data).where(
+            LeafRow.log == self.name, LeafRow.idx >= start
+        )
+        if stop is not None:
+            query = query.where(LeafRow.idx < stop)
+        if tag is not None:
+            query = query.where(LeafRow.tag == tag)
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(LeafRow.idx)).all()
+        for idx, data in rows:
+            yield int(idx), bytes(data)
 
     def find(self, data: bytes) -> int | None:
         """The index of the first entry equal to ``data``, if any."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(idx) FROM leaves WHERE leaf_hash=?", (leaf_hash(data),)
-            ).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.min(LeafRow.idx)).where(
+                    LeafRow.log == self.name, LeafRow.leaf_hash == leaf_hash(data)
+                )
+            ).scalar()
+        return None if value is None else int(value)
 
-    def _size_or(self, size: int | None) -> int:
-        current = self.size
+    # ---- appending -------------------------------------------------------------------
+
+    def append(self, data: bytes, *, tag: str | None = None) -> int:
+        """Add one entry; returns its index once it is durably committed."""
+        return self.append_many([data], tag=tag)
+
+    def append_many(self, entries: Iterable[bytes], *, tag: str | None = None) -> int:
+        """Add entries in one transaction; returns the index of the first.
+
+        Concurrent appenders (threads or processes) collide on the index and retry on
+        the true end of the log, so the tree never forks."""
+        batch = list(entries)
+        if not all(isinstance(d, bytes) for d in batch):
+            raise TypeError("log entries are bytes")
+        if tag is not None and len(tag) > 200:
+            raise ValueError("a log tag has at most 200 characters")
+        for attempt in range(_APPEND_ATTEMPTS):
+            try:
+                with self._lock, engine_lock(self.engine), self.engine.begin() as conn:
+                    return self._append(conn, batch, tag)
+            except (IntegrityError, OperationalError):
+                if attempt == _APPEND_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.002 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _append(self, conn: Connection, batch: list[bytes], tag: str | None) -> int:
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        first = size = self._size(conn)
+        leaves, nodes = [], []
+        fresh: dict[tuple[int, int], bytes] = {}
+        for data in batch:
+            h = leaf_hash(data)
+            leaves.append(
+                {
+                    "log": self.name,
+                    "idx": size,
+                    "leaf_hash": h,
+                    "data": data,
+                    "tag": tag,
+                    "added_at": now,
+                }
+            )
+            fresh[(0, size)] = h
+            index, level = size, 0
+            while index & 1:  # each odd index completes a subtree
+                sibling = fresh.get((level, index - 1)) or self._node(conn, level, index - 1)
+                h = node_hash(sibling, h)
+                index, level = index >> 1, level + 1
+                fresh[(level, index)] = h
+                nodes.append({"log": self.name, "level": level, "idx": index, "hash": h})
+            size += 1
+        conn.execute(LeafRow.__table__.insert(), leaves)
+        if nodes:
+            conn.execute(NodeRow.__table__.insert(), nodes)
+        return first
+
+    # ---- proofs ----------------------------------------------------------------------
+
+    def _size_or(self, conn: Connection, size: int | None) -> int:
+        current = self._size(conn)
         if size is None:
             return current
         if not 0 <= size <= current:
@@ -363,74 +432,89 @@ class TransparencyLog:
         return size
 
     def root(self, size: int | None = None) -> bytes:
-        with self._lock:
-            return root_hash(self, self._size_or(size))
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            return root_hash(_Nodes(self, conn), self._size_or(conn, size))
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        with self._lock:
-            n = self._size_or(size)
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            n = self._size_or(conn, size)
             if not 0 <= index < n:
                 raise LogError(f"entry {index} is not in a tree of size {n}")
-            return inclusion_path(self, index, n)
+            return inclusion_path(_Nodes(self, conn), index, n)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
-        with self._lock:
-            n = self._size_or(new_size)
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            n = self._size_or(conn, new_size)
             if not 0 <= old_size <= n:
                 raise LogError(f"no consistency proof from size {old_size} to {n}")
-            return consistency_path(self, old_size, n)
+            return consistency_path(_Nodes(self, conn), old_size, n)
 
-    def checkpoint(self, timestamp: int | None = None) -> Checkpoint:
-        """The current tree head (unsigned)."""
-        with self._lock:
-            size = self.size
-            root = root_hash(self, size)
-        return Checkpoint(
-            origin=self.origin,
-            tree_size=size,
-            root_hash=root,
-            timestamp=time.time_ns() // 1_000_000 if timestamp is None else timestamp,
-        )
+    def checkpoint(self, size: int | None = None) -> Checkpoint:
+        """The tree head at ``size`` (default: now), unsigned."""
+        with engine_lock(self.engine), self.engine.connect() as conn:
+            n = self._size_or(conn, size)
+            return Checkpoint(self.origin, n, root_hash(_Nodes(self, conn), n))
+
+    def signed_checkpoint(self, keys: Sequence[SigningKey], size: int | None = None) -> str:
+        """The tree head as a C2SP checkpoint note signed by ``keys``."""
+        return self.checkpoint(size).sign(keys)
 
     def proof_bundle(
         self, index: int, keys: Sequence[SigningKey], *, old_size: int | None = None
     ) -> dict[str, Any]:
         """A signed checkpoint with the entry's inclusion proof and, for a verifier who
         trusts an earlier checkpoint of ``old_size``, the consistency proof from it."""
-        with self._lock:
-            checkpoint = self.checkpoint()
-            n = checkpoint.tree_size
-            return {
-                "type": PROOF_TYPE,
-                "leaf_index": index,
-                "tree_size": n,
-                "hashes": [h.hex() for h in self.inclusion_proof(index, n)],
-                "checkpoint": checkpoint.sign(keys),
-                "consistency": (
-                    None
-                    if old_size is None
-                    else {
-                        "old_size": old_size,
-                        "hashes": [h.hex() for h in self.consistency_proof(old_size, n)],
-                    }
-                ),
-            }
+        checkpoint = self.checkpoint()
+        n = checkpoint.tree_size
+        return {
+            "type": PROOF_TYPE,
+            "leaf_index": index,
+            "tree_size": n,
+            "hashes": [h.hex() for h in self.inclusion_proof(index, n)],
+            "checkpoint": checkpoint.sign(keys),
+            "consistency": (
+                None
+                if old_size is None
+                else {
+                    "old_size": old_size,
+                    "hashes": [h.hex() for h in self.consistency_proof(old_size, n)],
+                }
+            ),
+        }
 
-    def verify_integrity(self) -> None:
+    def verify_integrity(self) -> int:
         """Recompute every stored hash from the entries; raise :class:`LogError` on a
-        mismatch (someone edited the file underneath the triggers)."""
-        with self._lock:
+        mismatch or a gap (someone edited the tables underneath). Returns the size."""
+        with engine_lock(self.engine), self.engine.connect() as conn:
             level: list[bytes] = []
-            for index, (stored, data) in enumerate(
-                self._db.execute("SELECT leaf_hash, data FROM leaves ORDER BY idx")
-            ):
+            rows = conn.execute(
+                select(LeafRow.idx, LeafRow.leaf_hash, LeafRow.data)
+                .where(LeafRow.log == self.name)
+                .order_by(LeafRow.idx)
+            )
+            for expected, (index, stored, data) in enumerate(rows):
+                if index != expected:
+                    raise LogError(f"entry {expected} is missing")
                 if bytes(stored) != leaf_hash(bytes(data)):
                     raise LogError(f"entry {index} does not match its leaf hash")
                 level.append(bytes(stored))
+            size = len(level)
             depth = 0
             while len(level) > 1:
                 depth += 1
                 level = [node_hash(a, b) for a, b in zip(level[0::2], level[1::2], strict=False)]
                 for index, h in enumerate(level):
-                    if self._node(depth, index) != h:
+                    if self._node(conn, depth, index) != h:
                         raise LogError(f"node ({depth}, {index}) does not match its children")
+            return size
+
+
+class _Nodes:
+    """A :class:`~assay.attest._merkle.NodeSource` reading one connection."""
+
+    def __init__(self, log: TransparencyLog, conn: Connection) -> None:
+        self._log = log
+        self._conn = conn
+
+    def node(self, level: int, index: int) -> bytes:
+        return self._log._node(self._conn, level, index)

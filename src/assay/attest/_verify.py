@@ -49,7 +49,7 @@ from assay.attest._tlog import (
     LogProof,
     attestation_entry,
     check_consistency,
-    verify_checkpoint,
+    open_checkpoint,
     verify_log_proof,
 )
 
@@ -97,6 +97,15 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"cannot read {path}: {type(exc).__name__}") from None
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
 
 
 def _check_subjects(statement: dict[str, Any]) -> dict[str, str]:
@@ -227,7 +236,7 @@ def _check_model(result: Verification, predicate: dict[str, Any], model_dir: Pat
         return
     from assay.models import fingerprint_directory
 
-    actual = fingerprint_directory(model_dir)
+    actual = fingerprint_directory(model_dir, cached=False)
     ok = (
         actual.algorithm == target["fingerprint"]["algorithm"]
         and actual.digest == target["fingerprint"]["digest"]
@@ -428,12 +437,12 @@ def _check_log(
     result.add(
         "log inclusion",
         True,
-        f"entry {proof.leaf_index} of {cp.origin} at size {cp.tree_size} (checkpoint signed at {cp.timestamp} ms)",
+        f"entry {proof.leaf_index} of {cp.origin} at size {cp.tree_size}",
     )
     if trusted_checkpoint is None:
         return
     try:
-        trusted, _ = verify_checkpoint(_read_json(trusted_checkpoint), log_trusted)
+        trusted, _ = open_checkpoint(_read_text(trusted_checkpoint), log_trusted)
         if proof.consistency is None:
             if trusted.tree_size != cp.tree_size:
                 raise LogError(

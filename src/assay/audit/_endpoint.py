@@ -9,6 +9,7 @@ it supports (completions, logprobs), and the audit records what it found.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_json
 from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
-from assay.gateway.backends import LocalBackend
+from assay.gateway.backends import BatchingConfig, LocalBackend
 from assay.models import (
     ModelFingerprint,
     TargetKind,
@@ -92,11 +93,16 @@ def open_endpoint(
         tokens = TokenStore.at_path(gateway_db) if gateway_db else TokenStore.in_memory()
         engagement = "assay-audit (in-process)"
         _, secret = tokens.issue(tier=tier, engagement=engagement, label="self-issued")
-        backend = LocalBackend(local)
+        # the tester's own copy of the weights: no parameter-lookup or float-cap defaults
+        backend = LocalBackend(
+            local, BatchingConfig(parameter_lookups=True, max_floats_per_request=50_000_000)
+        )
         if tier is Tier.WHITE and gateway_db is not None:
             # white-box audits may run fine-tuning attacks; adapters stay with the audit
             backend.enable_fine_tuning(tokens.engine, gateway_db.parent / "adapters")
-        log = RequestLog(tokens.engine)
+        from assay.attest import load_or_create_key
+
+        log = RequestLog(tokens.engine, load_or_create_key("gateway"))
         with BackgroundServer(create_app(backend, tokens, log=log)) as server:
             endpoint = Endpoint(
                 spec=spec,
@@ -140,6 +146,25 @@ def open_endpoint(
     if endpoint.capabilities.chat:
         endpoint.fingerprint.behaviour = behavioural_fingerprint(endpoint)
     yield endpoint
+
+
+def keep_receipt(endpoint: Endpoint, path: Path) -> bool:
+    """Ask an assay gateway for a receipt of this engagement's requests (a signed
+    checkpoint of its request log and the leaf hashes of our entries) and append it to
+    ``path`` (JSON lines); False when the endpoint is not an assay gateway."""
+    if endpoint.spec.kind is not TargetKind.GATEWAY and not endpoint.in_process:
+        return False
+    with _client(endpoint) as client:
+        response = _post_or_get(client, "GET", "/assay/log/receipt", None)
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        receipt = response.json()
+    except ValueError:
+        return False
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(receipt, sort_keys=True) + "\n")
+    return True
 
 
 def _client(endpoint: Endpoint) -> httpx.Client:

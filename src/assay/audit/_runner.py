@@ -30,7 +30,7 @@ from assay import __version__
 from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_file, sha256_json
-from assay.audit._endpoint import Endpoint, open_endpoint
+from assay.audit._endpoint import Endpoint, keep_receipt, open_endpoint
 from assay.audit._plan import CONFIDENCE, DEFAULT_PLAN, Plan, Threshold, get_plan
 from assay.audit._store import STORE_FILE, RunStore
 from assay.gateway import Tier
@@ -53,6 +53,7 @@ from assay.suites import EndpointFeatures, SuiteSpec, get_suite
 
 GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
 GATEWAY_LOG_FILE = "gateway-log.json"
+RECEIPTS_FILE = "gateway-receipts.jsonl"  # signed checkpoints of the gateway's request log
 
 
 class AuditConfig(BaseModel):
@@ -195,6 +196,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             )
             techniques = _run_techniques(plan, endpoint, tier, config, console, out)
             gateway_log = _export_gateway_log(endpoint, out)
+            keep_receipt(endpoint, out / RECEIPTS_FILE)
     finally:
         store.close()
 

@@ -158,22 +158,25 @@ def log_attestation(
 def checkpoint(
     log: Path = typer.Option(..., "--log", help="The transparency log (SQLite file)."),
     key_name: str = typer.Option("log", "--key-name", "-n", help="The log's signing key."),
-    out: Path = typer.Option(Path("checkpoint.json"), "--out", "-o", help="Where to write it."),
+    out: Path = typer.Option(Path("checkpoint.txt"), "--out", "-o", help="Where to write it."),
 ) -> None:
-    """Sign and write the log's current checkpoint (size, root, time).
+    """Sign and write the log's current checkpoint (a C2SP signed note: origin, size, root).
 
     Keep it to check later that the log only grew: `assay verify --trusted-checkpoint`.
     """
-    from assay.attest import TransparencyLog, load_named_key
+    from assay.attest import LogError, TransparencyLog, load_named_key
 
     if not log.is_file():
         raise UsageError(f"no such log: {log}")
     key = load_named_key(key_name)
     with TransparencyLog(log) as tlog:
-        tlog.verify_integrity()
-        signed = tlog.checkpoint().sign([key])
-    _write_json(out, signed)
-    typer.echo(f"checkpoint of {signed['origin']} at size {signed['tree_size']} written to {out}")
+        try:
+            tlog.verify_integrity()
+        except LogError as exc:
+            raise AssayError(f"the log {log} is damaged: {exc}") from None
+        cp = tlog.checkpoint()
+        out.write_text(cp.sign([key]), encoding="utf-8")
+    typer.echo(f"checkpoint of {cp.origin} at size {cp.tree_size} written to {out}")
 
 
 def disclose_command(

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,7 +20,10 @@ gateway_app = typer.Typer(
     help="Serve a model to testers at an agreed access tier.", no_args_is_help=True
 )
 token_app = typer.Typer(help="Issue, list and revoke tester tokens.", no_args_is_help=True)
-log_app = typer.Typer(help="Check and export the hash-chained request log.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="Check, show and export the request log (a Merkle log with signed checkpoints).",
+    no_args_is_help=True,
+)
 gateway_app.add_typer(token_app, name="token")
 gateway_app.add_typer(log_app, name="log")
 
@@ -108,6 +112,7 @@ def serve(
         log_level=server.log_level,
         tls_certfile=server.tls_certfile,
         tls_keyfile=server.tls_keyfile,
+        trusted_proxies=server.trusted_proxies,
     )
 
 
@@ -137,8 +142,17 @@ def issue(
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
     config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
-    """Issue a token; the secret is printed once, alone on the last line of stdout."""
+    """Issue a token; the secret is printed once, alone on the last line of stdout.
+
+    Without --max-floats, grey and white tokens get the float quota of the configuration's
+    [token_defaults] (see docs/threat-model.md for why); --max-floats N overrides it."""
     store = _store(db, config)
+    if max_floats is None:
+        defaults = GatewayConfig.load(config).token_defaults
+        max_floats = {
+            Tier.GREY: defaults.grey_max_floats,
+            Tier.WHITE: defaults.white_max_floats,
+        }.get(tier)
     info, secret = store.issue(
         tier=tier,
         engagement=engagement,
@@ -218,18 +232,117 @@ def revoke(
     typer.echo(f"revoked token {info.id} (engagement {info.engagement})")
 
 
-@log_app.command("verify")
-def log_verify(
+def _limit(text: str | None, name: str) -> tuple[bool, int | None]:
+    """``None``: unchanged; ``"none"``: remove the limit; else a positive integer."""
+    if text is None:
+        return False, None
+    if text.strip().lower() in ("none", "unlimited"):
+        return True, None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"{name} must be a positive integer or 'none', got {text!r}")
+    return True, int(text)
+
+
+@token_app.command("update")
+def update(
+    token_id: str = typer.Argument(..., help="Token id (from `token list`)."),
+    max_requests: str | None = typer.Option(None, "--max-requests", help="N, or none."),
+    max_tokens: str | None = typer.Option(None, "--max-tokens", help="N, or none."),
+    max_floats: str | None = typer.Option(None, "--max-floats", help="N, or none."),
+    rate: str | None = typer.Option(None, "--rate", help="Requests per minute: N, or none."),
+    expires_in: str | None = typer.Option(
+        None, "--expires-in", help="New lifetime from now: 30d, 12h, 45m, 90s or never."
+    ),
+    label: str | None = typer.Option(None, "--label", help="A new note for the token list."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
     config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
-    """Walk the hash chain; exit 1 naming the first entry that was edited, deleted or moved."""
+    """Change a token's quotas, rate, expiry or label; takes effect from the next request."""
+    from assay.gateway._tokens import UNCHANGED
+
+    limits: dict[str, int | None] = {}
+    for name, text in (
+        ("max_requests", max_requests),
+        ("max_tokens", max_tokens),
+        ("max_floats", max_floats),
+        ("rate_per_minute", rate),
+    ):
+        given, value = _limit(text, name.replace("_", "-"))
+        if given:
+            limits[name] = value
+    if not limits and expires_in is None and label is None:
+        raise UsageError("nothing to change", hint="give --max-floats, --rate, --expires-in, ...")
+    info = _store(db, config).update(
+        token_id,
+        limits=limits,
+        expires_in=parse_duration(expires_in) if expires_in is not None else UNCHANGED,
+        label=label if label is not None else UNCHANGED,
+    )
+    expiry = info.expires_at.isoformat(timespec="seconds") if info.expires_at else "never"
+    typer.echo(
+        f"updated token {info.id}: max_requests={info.max_requests} max_tokens={info.max_tokens} "
+        f"max_floats={info.max_floats} rate={info.rate_per_minute} expires={expiry}"
+    )
+
+
+def _request_log(db: str | None, config: Path | None, *, must_exist: bool = True) -> Any:
+    """The request log of the configured database; a clear error when there is none
+    (verifying must not create an empty database)."""
+    from assay.attest import load_or_create_key
     from assay.gateway import RequestLog
 
-    check = RequestLog(_store(db, config).engine).verify()
+    url = _database_url(db, config)
+    if must_exist and url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise AssayError(f"no gateway request log at {path}: nothing has been served here")
+    settings = GatewayConfig.load(config)
+    store = TokenStore(url)
+    return RequestLog(
+        store.engine, load_or_create_key(settings.signing.key), origin=settings.signing.log_origin
+    )
+
+
+@log_app.command("verify")
+def log_verify(
+    receipts: list[Path] = typer.Option(
+        [],
+        "--receipts",
+        "-r",
+        help="Receipts testers hold (JSON lines, e.g. an audit's gateway-receipts.jsonl); repeatable.",
+    ),
+    key: list[Path] = typer.Option(
+        [],
+        "--key",
+        help="The gateway's public key (PEM) the receipts were signed with; repeatable (default: [signing] key).",
+    ),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+) -> None:
+    """Recompute the Merkle tree from the entries and check every receipt against it:
+    exit 1 when the log was truncated or rewritten below a receipt's signed checkpoint."""
+    from assay.attest import load_public_key
+
+    log = _request_log(db, config)
+    lines: list[Any] = []
+    for path in receipts:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                raise UsageError(f"{path}:{number} is not JSON") from None
+    trusted = [load_public_key(p) for p in key] or [log.key.public_key]
+    check = log.verify(lines, trusted)
     if not check.ok:
-        raise AssayError(f"request log broken at entry {check.first_bad_seq}: {check.problem}")
-    typer.echo(f"request log intact: {check.entries} entries, head {check.head}")
+        raise AssayError("request log: " + "; ".join(check.problems[:5]))
+    held = f", {check.receipts} receipts hold" if check.receipts else " (no receipts checked)"
+    typer.echo(f"request log consistent: {check.size} entries, root {check.root}{held}")
 
 
 @log_app.command("show")
@@ -240,11 +353,9 @@ def log_show(
     config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
 ) -> None:
     """Show recent entries (commitments only: the log never holds request bodies)."""
-    from assay.gateway import RequestLog
-
-    entries = list(RequestLog(_store(db, config).engine).entries(engagement))[-limit:]
+    entries = list(_request_log(db, config).entries(engagement))[-limit:]
     table = Table(
-        "seq",
+        "index",
         "at",
         "token",
         "engagement",
@@ -258,14 +369,14 @@ def log_show(
     )
     for e in entries:
         table.add_row(
-            str(e.seq),
+            str(e.index),
             e.at[:19],
             e.token_id,
             e.engagement,
             e.route,
             e.model,
             e.tier,
-            str(e.status),
+            str(e.status) if e.status is not None else "open",
             str(e.prompt_tokens),
             str(e.completion_tokens),
             str(e.floats),
@@ -282,14 +393,16 @@ def log_export(
 ) -> None:
     """The engagement's entries (hashes and commitments), totals and the chain head,
     signed with the gateway key: what an audit report carries."""
-    from assay.attest import load_or_create_key, sign_gateway_log
-    from assay.gateway import RequestLog
+    from assay.attest import LogError, sign_gateway_log
 
-    settings = GatewayConfig.load(config)
-    export = RequestLog(_store(db, config).engine).export(engagement)
-    if not export["chain"]["ok"]:
-        raise AssayError("the request log is broken; run `assay gateway log verify` to see where")
-    envelope = sign_gateway_log(export, load_or_create_key(settings.signing.key))
+    log = _request_log(db, config)
+    try:
+        export = log.export(engagement)
+    except LogError as exc:
+        raise AssayError(
+            f"the request log is damaged ({exc}); see `assay gateway log verify`"
+        ) from None
+    envelope = sign_gateway_log(export, log.key)
     text = json.dumps(envelope, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)

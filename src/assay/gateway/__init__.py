@@ -1,10 +1,17 @@
 """The gateway: a model behind OpenAI-compatible routes, at an agreed access tier."""
 
-from assay.gateway._app import AppSettings, Backend, create_app
+from assay.gateway._app import AppSettings, Backend, WhiteboxBackend, create_app
 from assay.gateway._build import Gateway, build_gateway
 from assay.gateway._config import GatewayConfig
 from assay.gateway._errors import GatewayError
-from assay.gateway._log import ChainCheck, LogEntry, RequestLog, commitment
+from assay.gateway._log import (
+    RECEIPT_TYPE,
+    LogCheck,
+    LogEntry,
+    RequestLog,
+    body_commitment,
+    commitment,
+)
 from assay.gateway._metering import Meter
 from assay.gateway._server import BackgroundServer, serve_forever
 from assay.gateway._tiers import Tier
@@ -19,13 +26,14 @@ from assay.gateway._tokens import (
 
 __all__ = [
     "ALL_MODELS",
+    "RECEIPT_TYPE",
     "AppSettings",
     "Backend",
     "BackgroundServer",
-    "ChainCheck",
     "Gateway",
     "GatewayConfig",
     "GatewayError",
+    "LogCheck",
     "LogEntry",
     "Meter",
     "QuotaExceeded",
@@ -35,6 +43,8 @@ __all__ = [
     "TokenRejected",
     "TokenStore",
     "Usage",
+    "WhiteboxBackend",
+    "body_commitment",
     "build_gateway",
     "commitment",
     "create_app",

@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from assay import __version__
+from assay.attest import LogError, SigningKey, leaf_hash, load_or_create_key
 from assay.gateway._errors import (
     GatewayError,
     bad_request,
@@ -24,10 +24,10 @@ from assay.gateway._errors import (
     install_error_handlers,
     unauthorized,
 )
-from assay.gateway._log import RequestLog, commitment
+from assay.gateway._log import RECEIPT_TYPE, RequestLog
 from assay.gateway._metering import Meter, RateLimiter
 from assay.gateway._metrics import GatewayMetrics
-from assay.gateway._middleware import BodySizeLimit
+from assay.gateway._middleware import GatewayFront
 from assay.gateway._protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -50,6 +50,7 @@ from assay.gateway.whitebox._protocol import (
     FineTuneRequest,
     GradientRequest,
     GradientResponse,
+    HookPoints,
     InterventionGenerateRequest,
     InterventionGenerateResponse,
     ProbeResponse,
@@ -82,12 +83,39 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+class WhiteboxBackend(Backend, Protocol):
+    """A backend that also serves the white-box operations (``max_tier`` is white)."""
+
+    def hook_points(self) -> HookPoints: ...
+    async def activations(
+        self, request: ActivationsRequest, meter: Meter, adapter: str | None
+    ) -> ActivationsResponse: ...
+    async def intervene(
+        self, request: InterventionGenerateRequest, meter: Meter, adapter: str | None
+    ) -> InterventionGenerateResponse: ...
+    async def gradient(
+        self, request: GradientRequest, meter: Meter, adapter: str | None
+    ) -> GradientResponse: ...
+    async def train_probe(
+        self, request: ProbeTrainRequest, meter: Meter, token: TokenInfo, adapter: str | None
+    ) -> ProbeResponse: ...
+    def probe_model(self, probe_id: str, token: TokenInfo) -> str: ...
+    async def score_probe(
+        self, probe_id: str, request: ProbeScoreRequest, meter: Meter, token: TokenInfo
+    ) -> ProbeScoreResponse: ...
+    async def create_fine_tune(
+        self, request: FineTuneRequest, meter: Meter, token: TokenInfo
+    ) -> FineTuneJob: ...
+    def fine_tune_jobs(self, token: TokenInfo) -> list[FineTuneJob]: ...
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """HTTP-level limits and the metrics endpoint's guard."""
 
     max_request_bytes: int = 8 * 1024 * 1024
-    metrics_token: str | None = None  # when None, /metrics answers loopback clients only
+    metrics_token: str | None = None  # /metrics needs it as a bearer token
+    metrics_loopback: bool = False  # explicitly allow loopback clients without the token
 
 
 class WhoAmI(BaseModel):
@@ -104,27 +132,56 @@ class WhoAmI(BaseModel):
     rate_per_minute: int | None
     gateway_version: str
     backend: str
+    log_origin: str
 
 
-class HookPoints(BaseModel):
-    model: str
-    num_layers: int
-    hidden_size: int
-    hook_points: list[str]
+class InclusionProof(BaseModel):
+    """An entry's RFC 9162 inclusion proof in the request log at ``tree_size``."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    hashes: list[str]
+    checkpoint: str
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 9162 consistency proof between two sizes of the request log."""
+
+    first: int
+    second: int
+    hashes: list[str]
+    checkpoint: str
+
+
+class ReceiptEntry(BaseModel):
+    index: int
+    leaf_hash: str
+
+
+class LogReceipt(BaseModel):
+    """A signed checkpoint and the leaf hashes of the caller's engagement's entries."""
+
+    type: str = RECEIPT_TYPE
+    checkpoint: str
+    entries: list[ReceiptEntry]
 
 
 async def authenticate(request: Request) -> TokenInfo:
     """The bearer token's grant; 401 when it is missing, unknown, expired or revoked;
-    429 when its rate limit is reached."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    store: TokenStore = request.app.state.tokens
-    try:
-        token = store.verify(value.strip())
-    except TokenRejected as exc:
-        raise unauthorized(str(exc)) from None
+    429 when its rate limit is reached. (The front middleware already verified a token
+    it logged; it is not verified twice.)"""
+    token: TokenInfo | None = getattr(request.state, "assay_token", None)
+    if token is None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+        store: TokenStore = request.app.state.tokens
+        try:
+            token = store.verify(value.strip())
+        except TokenRejected as exc:
+            raise unauthorized(str(exc)) from None
     limiter: RateLimiter = request.app.state.limiter
     limiter.check(token)
     return token
@@ -133,28 +190,21 @@ async def authenticate(request: Request) -> TokenInfo:
 Auth = Annotated[TokenInfo, Depends(authenticate)]
 
 
-@dataclass
-class Guard:
-    """A request in flight: its meter, the adapter it runs on, the headers it answers with."""
-
-    meter: Meter
-    adapter: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 def create_app(
     backend: Backend,
     tokens: TokenStore,
     *,
     log: RequestLog | None = None,
     settings: AppSettings | None = None,
+    signing_key: SigningKey | None = None,
 ) -> FastAPI:
     """Build the FastAPI app serving ``backend`` to holders of tokens in ``tokens``.
 
-    The request log lives in the same database as the tokens unless given.
+    The request log lives in the same database as the tokens unless given; receipts are
+    signed with ``signing_key`` (default: ``$ASSAY_HOME/keys/gateway.key``).
     """
     settings = settings or AppSettings()
-    request_log = log or RequestLog(tokens.engine)
+    request_log = log or RequestLog(tokens.engine, signing_key or load_or_create_key("gateway"))
     metrics = GatewayMetrics()
 
     @asynccontextmanager
@@ -168,12 +218,19 @@ def create_app(
         version=__version__,
         description=(
             "OpenAI-compatible and white-box access to a model at an agreed tier (black, grey, "
-            "white), metered per token and recorded in a hash-chained request log."
+            "white), metered per token and recorded in a Merkle request log whose signed "
+            "checkpoints every answer carries."
         ),
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        GatewayFront,
+        max_bytes=settings.max_request_bytes,
+        tokens=tokens,
+        log=request_log,
+        metrics=metrics,
+    )
     app.state.tokens = tokens
     app.state.limiter = RateLimiter()
     app.state.log = request_log
@@ -197,87 +254,51 @@ def create_app(
             served = ", ".join(c.id for c in backend.model_cards())
             raise GatewayError(
                 404,
-                f"model {model!r} is not served here (served: {served})",
+                f"model {model[:200]!r} is not served here (served: {served})",
                 code="model_not_found",
                 param="model",
             )
         if not token.allows_model(model):
             raise forbidden(
-                f"this token is not scoped to model {model!r}",
+                f"this token is not scoped to model {model[:200]!r}",
                 code="model_not_allowed",
                 param="model",
             )
 
-    @asynccontextmanager
-    async def guarded(
-        request: Request, token: TokenInfo, route: str, model: str, guard: Guard, salt: bytes
-    ) -> AsyncIterator[None]:
-        """Meter, log and count one request, whatever its outcome."""
-        started = time.monotonic()
-        meter = guard.meter
-        try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError:
-            body = None
-        status = 200
-        try:
-            yield
-        except GatewayError as exc:
-            status = exc.status
-            raise
-        except Exception:
-            status = 500
-            logger.exception("unhandled error on %s", route)
-            raise
-        finally:
-            meter.settle()
-            entry = request_log.append(
-                token_id=token.id,
-                engagement=token.engagement,
-                route=route,
-                model=model,
-                tier=token.tier.value,
-                status=status,
-                prompt_tokens=meter.prompt_tokens,
-                completion_tokens=meter.completion_tokens,
-                floats=meter.floats,
-                commitment=commitment(salt, body),
-            )
-            metrics.observe(token.engagement, route, status, meter, time.monotonic() - started)
-            guard.headers = {
-                **meter.headers(),
-                "x-assay-log-seq": str(entry.seq),
-                "x-assay-commitment": entry.commitment,
-                "x-assay-commitment-salt": salt.hex(),
-            }
+    def whitebox() -> WhiteboxBackend:
+        """The backend as a white-box one; only called once require_tier(WHITE) passed,
+        i.e. on a backend whose max_tier is white."""
+        return backend  # type: ignore[return-value]
 
     async def run(
         request: Request,
         token: TokenInfo,
-        route: str,
         model: str,
         required: Tier,
         what: str,
-        call: Callable[[Guard], Awaitable[Any]],
+        call: Callable[[Meter, str | None], Awaitable[Any]],
         *,
         param: str | None = None,
     ) -> Any:
-        """Check model and tier, then run ``call(guard)`` metered and logged."""
-        salt = _salt(request)
-        guard = Guard(meter=Meter(tokens, token))
+        """Check model and tier, then run ``call(meter, adapter)`` metered; the front
+        middleware logs it and adds the receipt."""
+        meter = Meter(tokens, token)
+        request.state.assay_meter = meter
         try:
-            async with guarded(request, token, route, model, guard, salt):
-                require_model(token, model)
-                require_tier(token, required, what, param)
-                guard.adapter = backend.resolve(model, token) if "@" in model else None
-                result = await call(guard)
-        except GatewayError as exc:
-            exc.headers.update(guard.headers)
+            require_model(token, model)
+            require_tier(token, required, what, param)
+            adapter = backend.resolve(model, token) if "@" in model else None
+            result = await call(meter, adapter)
+        except GatewayError:
             raise
+        except Exception:
+            logger.exception("unhandled error on %s", request.url.path)
+            raise
+        finally:
+            meter.settle()
         if isinstance(result, StreamingResponse):
-            result.headers.update(guard.headers)
             return result
-        return JSONResponse(content=result.model_dump(mode="json"), headers=guard.headers)
+        return JSONResponse(content=result.model_dump(mode="json"))
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -307,7 +328,70 @@ def create_app(
             rate_per_minute=token.rate_per_minute,
             gateway_version=__version__,
             backend=backend.kind,
+            log_origin=request_log.origin,
         )
+
+    # ---- the request log: checkpoints and proofs for any token holder -------------------
+
+    @app.get("/v1/assay/log/checkpoint", response_class=PlainTextResponse)
+    async def log_checkpoint(token: Auth) -> str:
+        """The log's current checkpoint, a C2SP signed note."""
+        return request_log.signed_checkpoint()
+
+    @app.get("/v1/assay/log/proof")
+    async def log_proof(
+        token: Auth,
+        index: Annotated[int, Query(ge=0, le=2**63 - 1)],
+        tree_size: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    ) -> InclusionProof:
+        """The inclusion proof of entry ``index`` in the tree of ``tree_size`` entries
+        (default: now), with a checkpoint signed at that size."""
+        try:
+            size = tree_size or request_log.size
+            hashes = request_log.tlog.inclusion_proof(index, size)
+            leaf = request_log.tlog.entry(index)
+            note = request_log.signed_checkpoint(size)
+        except LogError as exc:
+            raise bad_request(str(exc), param="index", code="not_in_log") from None
+        return InclusionProof(
+            leaf_index=index,
+            tree_size=size,
+            leaf_hash=leaf_hash(leaf).hex(),
+            hashes=[h.hex() for h in hashes],
+            checkpoint=note,
+        )
+
+    @app.get("/v1/assay/log/consistency")
+    async def log_consistency(
+        token: Auth,
+        first: Annotated[int, Query(ge=0, le=2**63 - 1)],
+        second: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    ) -> ConsistencyProof:
+        """The consistency proof from size ``first`` to ``second`` (default: now)."""
+        try:
+            size = request_log.size if second is None else second
+            hashes = request_log.tlog.consistency_proof(first, size)
+            note = request_log.signed_checkpoint(size)
+        except LogError as exc:
+            raise bad_request(str(exc), param="first", code="not_in_log") from None
+        return ConsistencyProof(
+            first=first, second=size, hashes=[h.hex() for h in hashes], checkpoint=note
+        )
+
+    @app.get("/v1/assay/log/receipt")
+    async def log_receipt(token: Auth) -> LogReceipt:
+        """A signed checkpoint with the leaf hashes of every entry of this token's
+        engagement: what a tester keeps to hold the developer to the log."""
+        indices = [
+            i for e in request_log.entries(token.engagement) for i in (e.index, e.outcome_index)
+        ]
+        receipt = request_log.receipt([i for i in indices if i is not None])
+        return LogReceipt(
+            checkpoint=receipt["checkpoint"],
+            entries=[ReceiptEntry(**e) for e in receipt["entries"]],
+        )
+
+    # ---- OpenAI-compatible ---------------------------------------------------------------
 
     @app.post(
         "/v1/chat/completions",
@@ -321,76 +405,66 @@ def create_app(
         if body.prompt_logprobs is not None:
             required, what, param = Tier.GREY, "prompt logprobs", "prompt_logprobs"
 
-        async def call(guard: Guard) -> Any:
-            response = await backend.chat(body, guard.meter, guard.adapter)
+        async def call(meter: Meter, adapter: str | None) -> Any:
+            response = await backend.chat(body, meter, adapter)
             if body.stream:
                 return _stream(_chat_chunks(response, _include_usage(body)))
             return response
 
-        return await run(
-            request, token, "/v1/chat/completions", body.model, required, what, call, param=param
-        )
+        return await run(request, token, body.model, required, what, call, param=param)
 
     @app.post(
         "/v1/completions", response_model=None, responses={200: {"model": CompletionResponse}}
     )
     async def completions(body: CompletionRequest, request: Request, token: Auth) -> Any:
         required, what, param = Tier.BLACK, "completions", None
+        if body.echo and body.has_token_id_prompt():
+            # echoing a prompt given as token ids is detokenization, a grey-tier operation
+            required, what, param = Tier.GREY, "echo of a token-id prompt", "echo"
         if body.logprobs is not None:
             required, what, param = Tier.GREY, "logprobs", "logprobs"
         if body.prompt_logprobs is not None:
             required, what, param = Tier.GREY, "prompt logprobs", "prompt_logprobs"
 
-        async def call(guard: Guard) -> Any:
-            response = await backend.complete(body, guard.meter, guard.adapter)
+        async def call(meter: Meter, adapter: str | None) -> Any:
+            response = await backend.complete(body, meter, adapter)
             if body.stream:
                 return _stream(_completion_chunks(response, _include_usage(body)))
             return response
 
-        return await run(
-            request, token, "/v1/completions", body.model, required, what, call, param=param
-        )
+        return await run(request, token, body.model, required, what, call, param=param)
 
     @app.post("/tokenize", response_model=None, responses={200: {"model": TokenizeResponse}})
     @app.post("/v1/tokenize", response_model=None, include_in_schema=False)
     async def tokenize(body: TokenizeRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> TokenizeResponse:
+        async def call(meter: Meter, _adapter: str | None) -> TokenizeResponse:
             result = backend.tokenize(body)
-            guard.meter.reserve(tokens=result.count, floats=0)
-            guard.meter.record(prompt_tokens=result.count)
+            meter.reserve(tokens=result.count, floats=0)
+            meter.record(prompt_tokens=result.count)
             return result
 
-        return await run(request, token, "/tokenize", body.model, Tier.GREY, "tokenization", call)
+        return await run(request, token, body.model, Tier.GREY, "tokenization", call)
 
     @app.post("/detokenize", response_model=None, responses={200: {"model": DetokenizeResponse}})
     @app.post("/v1/detokenize", response_model=None, include_in_schema=False)
     async def detokenize(body: DetokenizeRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> DetokenizeResponse:
-            guard.meter.reserve(tokens=len(body.tokens), floats=0)
-            guard.meter.record(prompt_tokens=len(body.tokens))
+        async def call(meter: Meter, _adapter: str | None) -> DetokenizeResponse:
+            meter.reserve(tokens=len(body.tokens), floats=0)
+            meter.record(prompt_tokens=len(body.tokens))
             return backend.detokenize(body)
 
-        return await run(
-            request, token, "/detokenize", body.model, Tier.GREY, "detokenization", call
-        )
+        return await run(request, token, body.model, Tier.GREY, "detokenization", call)
 
     # ---- white box -----------------------------------------------------------------------
-    # Only reached once require_tier(WHITE) passed, i.e. on a backend that can serve it.
 
-    def local() -> Any:
-        return backend
+    @app.get(
+        "/v1/whitebox/hook_points", response_model=None, responses={200: {"model": HookPoints}}
+    )
+    async def hook_points(model: str, request: Request, token: Auth) -> Any:
+        async def call(_meter: Meter, _adapter: str | None) -> HookPoints:
+            return whitebox().hook_points().model_copy(update={"model": model})
 
-    @app.get("/v1/whitebox/hook_points")
-    async def hook_points(model: str, token: Auth) -> HookPoints:
-        require_model(token, model)
-        require_tier(token, Tier.WHITE, "white-box operations")
-        layout = local().engine.layout
-        return HookPoints(
-            model=model,
-            num_layers=layout.num_layers,
-            hidden_size=layout.hidden_size,
-            hook_points=layout.points(),
-        )
+        return await run(request, token, model, Tier.WHITE, "white-box operations", call)
 
     @app.post(
         "/v1/whitebox/activations",
@@ -398,15 +472,10 @@ def create_app(
         responses={200: {"model": ActivationsResponse}},
     )
     async def activations(body: ActivationsRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> ActivationsResponse:
-            result: ActivationsResponse = await local().activations(
-                body, guard.meter, guard.adapter
-            )
-            return result
+        async def call(meter: Meter, adapter: str | None) -> ActivationsResponse:
+            return await whitebox().activations(body, meter, adapter)
 
-        return await run(
-            request, token, "/v1/whitebox/activations", body.model, Tier.WHITE, "activations", call
-        )
+        return await run(request, token, body.model, Tier.WHITE, "activations", call)
 
     @app.post(
         "/v1/whitebox/generate",
@@ -414,45 +483,28 @@ def create_app(
         responses={200: {"model": InterventionGenerateResponse}},
     )
     async def intervene(body: InterventionGenerateRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> InterventionGenerateResponse:
-            result: InterventionGenerateResponse = await local().intervene(
-                body, guard.meter, guard.adapter
-            )
-            return result
+        async def call(meter: Meter, adapter: str | None) -> InterventionGenerateResponse:
+            return await whitebox().intervene(body, meter, adapter)
 
         return await run(
-            request,
-            token,
-            "/v1/whitebox/generate",
-            body.model,
-            Tier.WHITE,
-            "generation with interventions",
-            call,
+            request, token, body.model, Tier.WHITE, "generation with interventions", call
         )
 
     @app.post(
         "/v1/whitebox/gradients", response_model=None, responses={200: {"model": GradientResponse}}
     )
     async def gradients(body: GradientRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> GradientResponse:
-            result: GradientResponse = await local().gradient(body, guard.meter, guard.adapter)
-            return result
+        async def call(meter: Meter, adapter: str | None) -> GradientResponse:
+            return await whitebox().gradient(body, meter, adapter)
 
-        return await run(
-            request, token, "/v1/whitebox/gradients", body.model, Tier.WHITE, "gradients", call
-        )
+        return await run(request, token, body.model, Tier.WHITE, "gradients", call)
 
     @app.post("/v1/whitebox/probes", response_model=None, responses={200: {"model": ProbeResponse}})
     async def probes(body: ProbeTrainRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> ProbeResponse:
-            result: ProbeResponse = await local().train_probe(
-                body, guard.meter, token, guard.adapter
-            )
-            return result
+        async def call(meter: Meter, adapter: str | None) -> ProbeResponse:
+            return await whitebox().train_probe(body, meter, token, adapter)
 
-        return await run(
-            request, token, "/v1/whitebox/probes", body.model, Tier.WHITE, "probes", call
-        )
+        return await run(request, token, body.model, Tier.WHITE, "probes", call)
 
     @app.post(
         "/v1/whitebox/probes/{probe_id}/score",
@@ -462,72 +514,61 @@ def create_app(
     async def probe_score(
         probe_id: str, body: ProbeScoreRequest, request: Request, token: Auth
     ) -> Any:
-        model = next(iter(c.id for c in backend.model_cards()), "")
+        require_tier(token, Tier.WHITE, "probes")
+        model = whitebox().probe_model(probe_id, token)
 
-        async def call(guard: Guard) -> ProbeScoreResponse:
-            result: ProbeScoreResponse = await local().score_probe(
-                probe_id, body, guard.meter, token
-            )
-            return result
+        async def call(meter: Meter, _adapter: str | None) -> ProbeScoreResponse:
+            return await whitebox().score_probe(probe_id, body, meter, token)
 
-        return await run(
-            request, token, "/v1/whitebox/probes/score", model, Tier.WHITE, "probes", call
-        )
+        return await run(request, token, model, Tier.WHITE, "probes", call)
 
     @app.post("/v1/fine_tuning/jobs", response_model=None, responses={200: {"model": FineTuneJob}})
     async def create_job(body: FineTuneRequest, request: Request, token: Auth) -> Any:
-        async def call(guard: Guard) -> FineTuneJob:
-            result: FineTuneJob = await local().create_fine_tune(body, guard.meter, token)
-            return result
+        async def call(meter: Meter, _adapter: str | None) -> FineTuneJob:
+            return await whitebox().create_fine_tune(body, meter, token)
 
-        return await run(
-            request, token, "/v1/fine_tuning/jobs", body.model, Tier.WHITE, "fine-tuning", call
-        )
+        return await run(request, token, body.model, Tier.WHITE, "fine-tuning", call)
+
+    def visible_jobs(token: TokenInfo) -> list[FineTuneJob]:
+        """The engagement's jobs on models this token is scoped to."""
+        require_tier(token, Tier.WHITE, "fine-tuning")
+        return [j for j in whitebox().fine_tune_jobs(token) if token.allows_model(j.model)]
 
     @app.get("/v1/fine_tuning/jobs")
     async def list_jobs(token: Auth) -> FineTuneJobList:
-        require_tier(token, Tier.WHITE, "fine-tuning")
-        manager = getattr(backend, "fine_tuning", None)
-        return FineTuneJobList(data=manager.list(token.engagement) if manager is not None else [])
+        return FineTuneJobList(data=visible_jobs(token))
 
     @app.get("/v1/fine_tuning/jobs/{job_id}")
     async def get_job(job_id: str, token: Auth) -> FineTuneJob:
-        require_tier(token, Tier.WHITE, "fine-tuning")
-        manager = getattr(backend, "fine_tuning", None)
-        if manager is None:
-            raise GatewayError(404, f"no fine-tuning job {job_id!r}", code="job_not_found")
-        job: FineTuneJob = manager.get(job_id, token.engagement)
-        return job
+        for job in visible_jobs(token):
+            if job.id == job_id:
+                return job
+        raise GatewayError(404, f"no fine-tuning job {job_id[:100]!r}", code="job_not_found")
 
     return app
 
 
-def _salt(request: Request) -> bytes:
-    """The client's salt (``x-assay-salt``, hex) or a fresh random one."""
-    supplied = request.headers.get("x-assay-salt")
-    if supplied is None:
-        return secrets.token_bytes(16)
-    try:
-        salt = bytes.fromhex(supplied)
-    except ValueError:
-        raise bad_request("x-assay-salt must be hex", param="x-assay-salt") from None
-    if not 16 <= len(salt) <= 64:
-        raise bad_request("x-assay-salt must be 16 to 64 bytes", param="x-assay-salt")
-    return salt
-
-
 def _check_metrics_access(request: Request, settings: AppSettings) -> None:
+    """The metrics name every engagement: they need the metrics token, unless the
+    deployment explicitly allowed loopback clients (``[metrics] allow_loopback``)."""
     if settings.metrics_token is not None:
         header = request.headers.get("authorization", "")
-        if not secrets.compare_digest(header, f"Bearer {settings.metrics_token}"):
+        if secrets.compare_digest(header.encode(), f"Bearer {settings.metrics_token}".encode()):
+            return
+        if not settings.metrics_loopback:
             raise unauthorized("the metrics endpoint needs the gateway's metrics token")
-        return
-    host = request.client.host if request.client else ""
-    if host not in ("127.0.0.1", "::1", "localhost", "testclient"):
+    if settings.metrics_loopback:
+        host = request.client.host if request.client else ""
+        if host in ("127.0.0.1", "::1", "testclient"):
+            return
         raise forbidden(
-            "metrics are served to loopback clients only (or set a metrics token)",
+            "metrics are served to loopback clients and holders of the metrics token",
             code="metrics_forbidden",
         )
+    raise forbidden(
+        "metrics need the gateway's metrics token: set [metrics] token_env in the configuration",
+        code="metrics_forbidden",
+    )
 
 
 # ---- streaming ------------------------------------------------------------------

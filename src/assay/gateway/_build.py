@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from assay._util.errors import UsageError
+from assay.attest import load_or_create_key
 from assay.gateway._app import AppSettings, Backend, create_app
 from assay.gateway._config import GatewayConfig, ModelConfig
+from assay.gateway._log import RequestLog
 from assay.gateway._tokens import TokenStore
 
 
@@ -54,6 +56,9 @@ def build_gateway(config: GatewayConfig, *, show_progress: bool = True) -> Gatew
             max_new_tokens=limits.max_new_tokens,
             max_prompt_tokens=limits.max_prompt_tokens,
             max_floats_per_request=limits.max_floats_per_request,
+            max_rows_per_request=limits.max_rows_per_request,
+            max_finetune_tokens=limits.max_finetune_tokens,
+            parameter_lookups=config.whitebox.parameter_lookups,
         )
         local_backend = LocalBackend(local, batching)
         if config.fine_tuning.enabled:
@@ -65,9 +70,17 @@ def build_gateway(config: GatewayConfig, *, show_progress: bool = True) -> Gatew
         backend = local_backend
         description = f"{local.name} ({local.fingerprint.digest[:23]}…), all tiers"
     metrics_token = os.environ.get(config.metrics.token_env) if config.metrics.token_env else None
-    settings = AppSettings(max_request_bytes=limits.max_request_bytes, metrics_token=metrics_token)
+    if config.metrics.token_env and not metrics_token:
+        raise UsageError(f"the metrics token variable {config.metrics.token_env} is not set")
+    settings = AppSettings(
+        max_request_bytes=limits.max_request_bytes,
+        metrics_token=metrics_token,
+        metrics_loopback=config.metrics.allow_loopback,
+    )
+    key = load_or_create_key(config.signing.key)
+    log = RequestLog(tokens.engine, key, origin=config.signing.log_origin)
     return Gateway(
-        app=create_app(backend, tokens, settings=settings),
+        app=create_app(backend, tokens, log=log, settings=settings),
         backend=backend,
         tokens=tokens,
         description=description,

@@ -6,6 +6,7 @@ host = "127.0.0.1"            # bind loopback; expose through a TLS proxy
 port = 8000
 # tls_certfile = "cert.pem"   # or terminate TLS in uvicorn directly
 # tls_keyfile = "key.pem"
+# trusted_proxies = ["127.0.0.1"]  # X-Forwarded-For/-Proto only from these (default: none)
 
 [model]                        # local weights: all tiers
 target = "builtin:smollm2"     # or "hf:/path/to/model"
@@ -19,9 +20,18 @@ target = "builtin:smollm2"     # or "hf:/path/to/model"
 max_request_bytes = 8388608
 max_new_tokens = 4096
 default_max_tokens = 512
-max_floats_per_request = 50000000
+max_floats_per_request = 131072
+max_rows_per_request = 64      # prompts x n of one request
 max_finetune_examples = 2000
+max_finetune_tokens = 262144   # steps x batch_size x max_length of one job
 # max_prompt_tokens = 4096     # default: the model's context length
+
+[token_defaults]               # quotas of `token issue` when none is given
+grey_max_floats = 5000000
+white_max_floats = 100000
+
+[whitebox]
+parameter_lookups = false      # true offers embed, layers.0.*, final_norm: see docs/threat-model.md
 
 [batching]
 max_batch_size = 16
@@ -33,13 +43,15 @@ max_batch_tokens = 32768
 # adapters_dir = "/var/lib/assay/adapters"
 
 [metrics]
-# token_env = "ASSAY_METRICS_TOKEN"  # unset: /metrics answers loopback clients only
+# token_env = "ASSAY_METRICS_TOKEN"  # /metrics needs this bearer token
+# allow_loopback = false             # true: loopback clients need no token
 
 [fine_tuning]
 enabled = true
 
 [signing]
-key = "gateway"                # $ASSAY_HOME/keys/<key>.key signs log exports
+key = "gateway"                # $ASSAY_HOME/keys/<key>.key signs checkpoints and exports
+# log_origin = "gw.lab.example/assay"  # the request log's name (default from the key)
 ```
 """
 
@@ -64,6 +76,7 @@ class ServerConfig(_Section):
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     log_level: str = "info"
+    trusted_proxies: list[str] = Field(default_factory=list)
 
 
 class ModelConfig(_Section):
@@ -82,8 +95,19 @@ class LimitsConfig(_Section):
     max_prompt_tokens: int | None = Field(default=None, ge=1)
     max_new_tokens: int = Field(default=4096, ge=1)
     default_max_tokens: int = Field(default=512, ge=1)
-    max_floats_per_request: int = Field(default=50_000_000, ge=1)
+    max_floats_per_request: int = Field(default=131_072, ge=1)
+    max_rows_per_request: int = Field(default=64, ge=1, le=4096)
     max_finetune_examples: int = Field(default=2000, ge=1)
+    max_finetune_tokens: int = Field(default=262_144, ge=1)
+
+
+class TokenDefaults(_Section):
+    grey_max_floats: int | None = Field(default=5_000_000, ge=1)
+    white_max_floats: int | None = Field(default=100_000, ge=1)
+
+
+class WhiteboxConfig(_Section):
+    parameter_lookups: bool = False
 
 
 class BatchingSection(_Section):
@@ -105,6 +129,7 @@ class StorageConfig(_Section):
 
 class MetricsConfig(_Section):
     token_env: str | None = None
+    allow_loopback: bool = False
 
 
 class FineTuningConfig(_Section):
@@ -113,6 +138,7 @@ class FineTuningConfig(_Section):
 
 class SigningConfig(_Section):
     key: str = "gateway"
+    log_origin: str | None = None
 
 
 class GatewayConfig(_Section):
@@ -122,6 +148,8 @@ class GatewayConfig(_Section):
     model: ModelConfig | None = None
     upstream: UpstreamConfig | None = None
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    token_defaults: TokenDefaults = Field(default_factory=TokenDefaults)
+    whitebox: WhiteboxConfig = Field(default_factory=WhiteboxConfig)
     batching: BatchingSection = Field(default_factory=BatchingSection)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)

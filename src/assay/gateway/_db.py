@@ -1,12 +1,10 @@
-"""The gateway's database: tokens with their quotas and usage, the request log,
-and fine-tuning jobs. SQLite by default, any SQLAlchemy URL (PostgreSQL) works;
+"""The gateway's database: tokens with their quotas and usage, the request log (the
+Merkle log tables of :mod:`assay.attest`), and fine-tuning jobs. SQLite by default, any SQLAlchemy URL (PostgreSQL) works;
 the schema is managed by Alembic migrations that run when the database opens."""
 
 from __future__ import annotations
 
-import threading
-import weakref
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, create
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
+
+from assay.attest import engine_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,25 +47,6 @@ class TokenRow(Base):
     reserved_floats: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class LogRow(Base):
-    __tablename__ = "request_log"
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(String(40))
-    token_id: Mapped[str] = mapped_column(String(32))
-    engagement: Mapped[str] = mapped_column(String(200), index=True)
-    route: Mapped[str] = mapped_column(String(100))
-    model: Mapped[str] = mapped_column(String(300))
-    tier: Mapped[str] = mapped_column(String(16))
-    status: Mapped[int] = mapped_column(Integer)
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger)
-    floats: Mapped[int] = mapped_column(BigInteger)
-    commitment: Mapped[str] = mapped_column(String(71))
-    prev_hash: Mapped[str] = mapped_column(String(71))
-    entry_hash: Mapped[str] = mapped_column(String(71))
-
-
 class JobRow(Base):
     __tablename__ = "finetune_jobs"
 
@@ -83,15 +64,11 @@ class JobRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-
-
 def serialized(engine: Engine) -> AbstractContextManager[Any]:
     """A lock around database work when the database is one shared in-memory
-    connection (which threads must not use at the same time); a no-op otherwise."""
-    if engine.url.database in (None, "", ":memory:") and engine.dialect.name == "sqlite":
-        return _LOCKS.setdefault(engine, threading.RLock())
-    return nullcontext()
+    connection (which threads must not use at the same time); a no-op otherwise.
+    The same lock as the request log's (:func:`assay.attest.engine_lock`)."""
+    return engine_lock(engine)
 
 
 def utcnow() -> datetime:

@@ -23,6 +23,7 @@ class Meter:
         self.store = store
         self.token = token
         self.reserved: tuple[int, int, int] | None = None
+        self.held = False  # whether the reservation is held in the database
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.floats = 0
@@ -34,7 +35,8 @@ class Meter:
             raise RuntimeError("a request reserves its quota once")
         token = self.token
         if token.max_requests is None and token.max_tokens is None and token.max_floats is None:
-            self.reserved = (1, tokens, floats)  # nothing to protect: only count, at settlement
+            # nothing to protect: hold nothing, only count usage at settlement
+            self.reserved, self.held = (1, tokens, floats), False
             return
         try:
             self.usage = self.store.reserve(self.token.id, requests=1, tokens=tokens, floats=floats)
@@ -49,7 +51,7 @@ class Meter:
                 type="insufficient_quota",
                 code="quota_exceeded",
             ) from None
-        self.reserved = (1, tokens, floats)
+        self.reserved, self.held = (1, tokens, floats), True
 
     def record(
         self, *, prompt_tokens: int = 0, completion_tokens: int = 0, floats: int = 0
@@ -62,7 +64,9 @@ class Meter:
         if self.reserved is None:
             return
         used = (1, self.prompt_tokens + self.completion_tokens, self.floats)
-        self.usage = self.store.settle(self.token.id, reserved=self.reserved, used=used)
+        self.usage = self.store.settle(
+            self.token.id, reserved=self.reserved, used=used, held=self.held
+        )
         self.reserved = None
 
     def headers(self) -> dict[str, str]:

@@ -43,9 +43,9 @@ class GatewayMetrics:
 
     def observe(self, engagement: str, route: str, status: int, meter: Any, seconds: float) -> None:
         self.requests.labels(engagement, route, str(status)).inc()
-        self.tokens.labels(engagement, "prompt").inc(meter.prompt_tokens)
-        self.tokens.labels(engagement, "completion").inc(meter.completion_tokens)
-        self.floats.labels(engagement).inc(meter.floats)
+        self.tokens.labels(engagement, "prompt").inc(getattr(meter, "prompt_tokens", 0))
+        self.tokens.labels(engagement, "completion").inc(getattr(meter, "completion_tokens", 0))
+        self.floats.labels(engagement).inc(getattr(meter, "floats", 0))
         self.seconds.labels(route).observe(seconds)
 
     def response(self) -> Response:

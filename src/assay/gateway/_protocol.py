@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_TOP_LOGPROBS = 20
 MAX_CHOICES = 16
+# OpenAI's seed is an int64; each of the n choices uses seed + i, still a valid torch seed.
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
 
 class _Request(BaseModel):
@@ -48,7 +50,7 @@ class _Sampling(_Request):
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     n: int = Field(default=1, ge=1, le=MAX_CHOICES)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stream: bool = False
 
     @field_validator("stop")
@@ -94,11 +96,15 @@ class CompletionRequest(_Sampling):
     def wants_logprobs(self) -> bool:
         return self.logprobs is not None or self.prompt_logprobs is not None
 
+    def has_token_id_prompt(self) -> bool:
+        """The prompt is given as token ids (one list or a list of lists)."""
+        return isinstance(self.prompt, list) and any(isinstance(p, int | list) for p in self.prompt)
+
 
 class TokenizeRequest(_Request):
     model: str
     prompt: str | None = None
-    messages: list[ChatMessage] | None = None
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1)
     add_special_tokens: bool = True
 
 

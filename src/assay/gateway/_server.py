@@ -26,7 +26,9 @@ class BackgroundServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -77,8 +79,12 @@ def serve_forever(
     log_level: str = "info",
     tls_certfile: Path | None = None,
     tls_keyfile: Path | None = None,
+    trusted_proxies: list[str] | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C stops gracefully)."""
+    """Serve in the foreground until interrupted (Ctrl-C stops gracefully).
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from
+    ``trusted_proxies`` (none by default: uvicorn would otherwise trust loopback)."""
     if (tls_certfile is None) != (tls_keyfile is None):
         raise AssayError("TLS needs both tls_certfile and tls_keyfile")
     uvicorn.run(
@@ -89,4 +95,6 @@ def serve_forever(
         access_log=log_level == "debug",
         ssl_certfile=str(tls_certfile) if tls_certfile else None,
         ssl_keyfile=str(tls_keyfile) if tls_keyfile else None,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )

@@ -79,6 +79,13 @@ class TokenInfo:
         return "active"
 
 
+class Unchanged:
+    """Marks an argument of :meth:`TokenStore.update` that is left as it is."""
+
+
+UNCHANGED = Unchanged()
+
+
 class TokenRejected(Exception):
     """The presented token is unknown, malformed, expired or revoked."""
 
@@ -205,6 +212,39 @@ class TokenStore:
                 row.revoked_at = utcnow()
             return _info(row)
 
+    def update(
+        self,
+        token_id: str,
+        *,
+        limits: dict[str, int | None] | None = None,
+        expires_in: timedelta | Unchanged | None = UNCHANGED,
+        label: str | Unchanged | None = UNCHANGED,
+    ) -> TokenInfo:
+        """Change a token's quotas (``max_requests``, ``max_tokens``, ``max_floats``,
+        ``rate_per_minute``; ``None`` removes one), expiry (from now) or label. A lower
+        quota than what is already used blocks further requests at once."""
+        allowed = {"max_requests", "max_tokens", "max_floats", "rate_per_minute"}
+        limits = limits or {}
+        unknown = set(limits) - allowed
+        if unknown:
+            raise UsageError(f"unknown token limit {sorted(unknown)[0]!r}")
+        for name, value in limits.items():
+            if value is not None and value < 1:
+                raise UsageError(f"{name} must be at least 1, got {value}")
+        with serialized(self.engine), Session(self.engine) as session, session.begin():
+            row = session.get(TokenRow, token_id)
+            if row is None:
+                raise UsageError(
+                    f"no token with id {token_id!r}", hint="see `assay gateway token list`"
+                )
+            for name, value in limits.items():
+                setattr(row, name, value)
+            if not isinstance(expires_in, Unchanged):
+                row.expires_at = utcnow() + expires_in if expires_in is not None else None
+            if not isinstance(label, Unchanged):
+                row.label = label
+            return _info(row)
+
     # ---- quotas -------------------------------------------------------------------
 
     def reserve(self, token_id: str, *, requests: int, tokens: int, floats: int) -> Usage:
@@ -251,10 +291,13 @@ class TokenStore:
         *,
         reserved: tuple[int, int, int],
         used: tuple[int, int, int],
+        held: bool = True,
     ) -> Usage:
-        """Release a reservation and record what was actually used (never more than reserved)."""
-        r_req, r_tok, r_flt = reserved
+        """Release a reservation and record what was actually used (never more than
+        reserved). ``held=False``: nothing was reserved in the database (a token without
+        quotas), so only the usage is recorded and no reserved counter goes negative."""
         u_req, u_tok, u_flt = (min(u, r) for u, r in zip(used, reserved, strict=True))
+        r_req, r_tok, r_flt = reserved if held else (0, 0, 0)
         t = TokenRow
         statement = (
             update(t)

@@ -55,8 +55,11 @@ def _digest_cached(path: Path) -> str:
     return digest
 
 
-def fingerprint_directory(directory: Path) -> ModelFingerprint:
-    """Hash every regular, non-hidden file under ``directory`` into one manifest digest."""
+def fingerprint_directory(directory: Path, *, cached: bool = True) -> ModelFingerprint:
+    """Hash every regular, non-hidden file under ``directory`` into one manifest digest.
+
+    ``cached=False`` rehashes every file: a verifier must, since a file edited in place
+    can keep its size and modification time."""
     files = sorted(
         p
         for p in directory.rglob("*")
@@ -66,7 +69,7 @@ def fingerprint_directory(directory: Path) -> ModelFingerprint:
         FileEntry(
             path=p.relative_to(directory).as_posix(),
             size=p.stat().st_size,
-            digest=_digest_cached(p),
+            digest=_digest_cached(p) if cached else sha256_file(p),
         )
         for p in files
     ]

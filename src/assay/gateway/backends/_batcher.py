@@ -4,6 +4,12 @@ Requests queue up while the model is busy; when it is free the worker takes up t
 ``max_batch_size`` of them (bounded by a token budget), waiting at most
 ``max_wait_s`` for a batch to fill. Each request's future resolves the moment its
 own row is finished, not when the slowest row of its batch is.
+
+Engagements take turns: a batch (and each join into a running batch) takes one row
+from each engagement with rows waiting, in the order their oldest rows arrived, before
+a second from any, so one tenant with many rows cannot starve another. A row that
+fails is taken out of its batch and fails only its own request; if a whole batch fails
+for a reason no row can be blamed for, its unfinished rows are rerun one by one.
 """
 
 from __future__ import annotations
@@ -16,26 +22,44 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from assay.gateway.backends._engine import Admit, GenerationRequest, GenerationResult
+from assay.gateway.backends._engine import (
+    Admit,
+    GenerationRequest,
+    GenerationResult,
+    OnFail,
+)
 from assay.gateway.backends._thread import model_thread
 
 T = TypeVar("T")
 
 RunBatch = Callable[
-    [Sequence[GenerationRequest], Callable[[int, GenerationResult], None], Admit | None],
+    [
+        Sequence[GenerationRequest],
+        Callable[[int, GenerationResult], None],
+        Admit | None,
+        OnFail | None,
+    ],
     list[GenerationResult],
 ]
 
 
 @dataclass
 class BatchStats:
-    """Counters a test or the metrics endpoint can read."""
+    """Counters a test can read."""
 
     batches: int = 0
     requests: int = 0
     largest_batch: int = 0
     admitted: int = 0  # requests that joined a running batch
-    sizes: list[int] = field(default_factory=list)
+    retried_alone: int = 0  # rows rerun one by one after their batch failed as a whole
+    sizes: list[int] = field(default_factory=list)  # the last 1024 batch sizes
+
+
+@dataclass
+class _Queued:
+    request: GenerationRequest
+    future: asyncio.Future[GenerationResult]
+    engagement: str
 
 
 class MicroBatcher:
@@ -57,20 +81,20 @@ class MicroBatcher:
         self.continuous = continuous and max_batch_size > 1
         self._lock = threading.Lock()  # the queue is read by the model thread too
         self.stats = BatchStats()
-        self._queue: deque[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = deque()
+        self._queue: deque[_Queued] = deque()
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = model_thread()
 
-    async def submit(self, request: GenerationRequest) -> GenerationResult:
-        """Queue one request and wait for its result."""
+    async def submit(self, request: GenerationRequest, engagement: str = "") -> GenerationResult:
+        """Queue one request (of ``engagement``, for fair turns) and wait for its result."""
         loop = asyncio.get_running_loop()
         if self._worker is None or self._worker.done():
             self._wake = asyncio.Event()
             self._worker = loop.create_task(self._work())
         future: asyncio.Future[GenerationResult] = loop.create_future()
         with self._lock:
-            self._queue.append((request, future))
+            self._queue.append(_Queued(request, future, engagement))
         assert self._wake is not None
         self._wake.set()
         return await future
@@ -99,106 +123,102 @@ class MicroBatcher:
             batch = self._take_batch()
             if not batch:
                 continue
-            requests = [r for r, _ in batch]
-            futures = [f for _, f in batch]
-
-            def deliver(
-                i: int,
-                result: GenerationResult,
-                futures: list[asyncio.Future[GenerationResult]] = futures,
-            ) -> None:
-                loop.call_soon_threadsafe(_resolve, futures[i], result)
-
-            def admit(
-                active: int,
-                can_join: Callable[[GenerationRequest], bool],
-                futures: list[asyncio.Future[GenerationResult]] = futures,
-            ) -> list[GenerationRequest]:
-                joined = self._admit(active, can_join)
-                futures.extend(f for _, f in joined)
-                self.stats.requests += len(joined)
-                self.stats.admitted += len(joined)
-                return [r for r, _ in joined]
-
-            self.stats.batches += 1
-            self.stats.requests += len(batch)
-            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-            self.stats.sizes.append(len(batch))
-            try:
-                await loop.run_in_executor(
-                    self._executor,
-                    self._run_batch,
-                    requests,
-                    deliver,
-                    admit if self.continuous else None,
-                )
-            except Exception as exc:
-                for f in futures:
-                    if not f.done():
-                        loop.call_soon(_fail, f, exc)
+            await self._run(loop, batch)
             if self._queue:
                 self._wake.set()
 
-    def _admit(
-        self, active: int, can_join: Callable[[GenerationRequest], bool]
-    ) -> list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]]:
-        """Called on the model thread between decoding steps: queued requests that
-        may join the running batch, oldest first, within the batch limits."""
+    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Queued]) -> None:
+        rows = list(batch)  # grows as requests join the running batch
+
+        def deliver(i: int, result: GenerationResult) -> None:
+            loop.call_soon_threadsafe(_resolve, rows[i].future, result)
+
+        def fail(i: int, exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_fail, rows[i].future, exc)
+
+        def admit(
+            active: int, can_join: Callable[[GenerationRequest], bool]
+        ) -> list[GenerationRequest]:
+            joined = self._admit(active, can_join)
+            rows.extend(joined)
+            self.stats.requests += len(joined)
+            self.stats.admitted += len(joined)
+            return [q.request for q in joined]
+
+        self.stats.batches += 1
+        self.stats.requests += len(batch)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        self.stats.sizes.append(len(batch))
+        del self.stats.sizes[:-1024]
+        try:
+            await loop.run_in_executor(
+                self._executor,
+                self._run_batch,
+                [q.request for q in batch],
+                deliver,
+                admit if self.continuous else None,
+                fail,
+            )
+        except Exception:  # no row to blame: rerun the unfinished alone
+            for queued in rows:
+                if queued.future.done():
+                    continue
+                self.stats.retried_alone += 1
+                try:
+                    await loop.run_in_executor(
+                        self._executor,
+                        self._run_batch,
+                        [queued.request],
+                        lambda _i, r, q=queued: loop.call_soon_threadsafe(_resolve, q.future, r),
+                        None,
+                        lambda _i, e, q=queued: loop.call_soon_threadsafe(_fail, q.future, e),
+                    )
+                except Exception as exc:
+                    loop.call_soon_threadsafe(_fail, queued.future, exc)
+
+    def _admit(self, active: int, can_join: Callable[[GenerationRequest], bool]) -> list[_Queued]:
+        """Called on the model thread between decoding steps: queued requests that may
+        join the running batch, engagements taking turns, within the batch limits."""
         with self._lock:
             room = self.max_batch_size - active
             if room <= 0 or not self._queue:
                 return []
-            joined: list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = []
-            kept: deque[tuple[GenerationRequest, asyncio.Future[GenerationResult]]] = deque()
-            tokens = 0
-            for entry in self._queue:
-                request, future = entry
-                if future.cancelled():
-                    continue
-                if (
-                    len(joined) < room
-                    and can_join(request)
-                    and tokens + _cost(request) <= self.max_batch_tokens
-                ):
-                    joined.append(entry)
-                    tokens += _cost(request)
-                else:
-                    kept.append(entry)
-            self._queue = kept
-            return joined
+            return self._take(room, can_join)
 
-    def _take_batch(self) -> list[tuple[GenerationRequest, asyncio.Future[GenerationResult]]]:
-        """The oldest request, plus the queued requests closest to it in length.
-
-        Rows of similar length waste less compute on padding. Only the first few
-        batches' worth of the queue are considered and the oldest request always
-        goes, so no request waits behind later arrivals for long.
-        """
+    def _take_batch(self) -> list[_Queued]:
+        """Up to ``max_batch_size`` queued requests, engagements taking turns."""
         with self._lock:
-            while self._queue and self._queue[0][1].cancelled():  # the client went away
-                self._queue.popleft()
-            if not self._queue:
-                return []
-            window = [
-                e for e in list(self._queue)[: 4 * self.max_batch_size] if not e[1].cancelled()
-            ]
-            anchor = window[0]
-            anchor_length = len(anchor[0].prompt_ids)
-            candidates = sorted(window[1:], key=lambda e: abs(len(e[0].prompt_ids) - anchor_length))
-            batch = [anchor]
-            tokens = _cost(anchor[0])
-            for entry in candidates:
-                if len(batch) >= self.max_batch_size:
-                    break
-                if tokens + _cost(entry[0]) > self.max_batch_tokens:
+            return self._take(self.max_batch_size, lambda _r: True)
+
+    def _take(self, room: int, can_join: Callable[[GenerationRequest], bool]) -> list[_Queued]:
+        """Round-robin over engagements (oldest waiting first), each in arrival order,
+        within ``room`` rows and the token budget. Caller holds the lock."""
+        turns: dict[str, deque[_Queued]] = {}
+        for queued in self._queue:
+            if not queued.future.cancelled():  # cancelled: the client went away
+                turns.setdefault(queued.engagement, deque()).append(queued)
+        taken: list[_Queued] = []
+        tokens = 0
+        while len(taken) < room and turns:
+            for engagement in list(turns):
+                line = turns[engagement]
+                queued = line.popleft()
+                if not line:
+                    del turns[engagement]
+                cost = _cost(queued.request)
+                if not can_join(queued.request) or (
+                    taken and tokens + cost > self.max_batch_tokens
+                ):
                     continue
-                batch.append(entry)
-                tokens += _cost(entry[0])
-            chosen = {id(e[1]) for e in batch}
-            self._queue = deque(
-                e for e in self._queue if id(e[1]) not in chosen and not e[1].cancelled()
-            )
-            return batch
+                taken.append(queued)
+                tokens += cost
+                if len(taken) >= room:
+                    break
+        chosen = {id(q) for q in taken}
+        self._queue = deque(
+            q for q in self._queue if id(q) not in chosen and not q.future.cancelled()
+        )
+        return taken
 
 
 def _cost(request: GenerationRequest) -> int:

@@ -25,6 +25,18 @@ from assay.gateway.whitebox._interventions import Intervention
 
 FinishReason = Literal["stop", "length"]
 
+# torch.Generator.manual_seed takes [-2**63, 2**64)
+_SEED_MIN, _SEED_MAX = -(2**63), 2**64 - 1
+
+
+class RowError(Exception):
+    """One row of a batch cannot go on; only its own request fails, with this reason."""
+
+    def __init__(self, message: str, code: str = "row_failed") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 _GREEDY_BELOW = 1e-5
 _BYTE_FALLBACK = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
@@ -80,6 +92,7 @@ class GenerationResult:
 
 
 Admit = Callable[[int, Callable[["GenerationRequest"], bool]], list["GenerationRequest"]]
+OnFail = Callable[[int, BaseException], None]
 
 
 @dataclass
@@ -221,6 +234,7 @@ class Engine:
         self._batch: list[GenerationRequest] = []
         self._rows: list[int] = []
         self._phase: Literal["prefill", "decode"] = "prefill"
+        self._failed: dict[int, BaseException] = {}  # rows whose intervention raised
 
     @property
     def layout(self) -> ModelLayout:
@@ -247,6 +261,7 @@ class Engine:
         requests: Sequence[GenerationRequest],
         on_done: Callable[[int, GenerationResult], None] | None = None,
         admit: Admit | None = None,
+        on_fail: OnFail | None = None,
     ) -> list[GenerationResult]:
         """Run a batch; ``on_done(i, result)`` fires as soon as row ``i`` is finished.
 
@@ -254,28 +269,54 @@ class Engine:
         ``admit(active_rows, can_join)`` may hand over more requests, which are
         prefilled and join the running rows (their indices continue after the
         initial ones; their results are appended to the returned list).
+
+        A row that cannot go on (a seed torch refuses, an intervention that fails,
+        logits that are no longer finite) is taken out of the batch and reported to
+        ``on_fail(i, error)``; the other rows go on as if it had never been there.
+        Without ``on_fail`` the first such error is raised.
         """
         batch = list(requests)
         hooks = frozenset(iv.hook for r in batch for iv in r.interventions)
         self._batch = batch
+        self._failed = {}
+        if on_fail is None:
+
+            def on_fail(_i: int, exc: BaseException) -> None:
+                raise exc
+
+        done = on_done or (lambda _i, _r: None)
         try:
             with torch.inference_mode():
                 if not hooks:
-                    return self._run(batch, on_done or (lambda _i, _r: None), admit, hooks)
+                    return self._run(batch, done, admit, hooks, on_fail)
                 with hooked(self.layout, sorted(hooks), self._edit):
-                    return self._run(batch, on_done or (lambda _i, _r: None), admit, hooks)
+                    return self._run(batch, done, admit, hooks, on_fail)
         finally:
             self._batch = []
+            self._failed = {}
 
     def _edit(self, name: str, hidden: torch.Tensor) -> torch.Tensor:
         """Apply each row's interventions at hook ``name`` (``hidden``: [rows, seq, width])."""
         changed = hidden
         for b, i in enumerate(self._rows):
+            if i in self._failed:
+                continue
             for iv in self._batch[i].interventions:
                 if iv.hook == name and iv.applies(self._phase):
                     if changed is hidden:
                         changed = hidden.clone()
-                    changed[b] = iv.apply(hidden[b])
+                    try:
+                        edited = iv.apply(hidden[b])
+                    except Exception as exc:
+                        self._failed[i] = RowError(f"the intervention at {name} failed: {exc}")
+                        break
+                    if not torch.isfinite(edited).all():
+                        self._failed[i] = RowError(
+                            f"the intervention at {name} made the activations non-finite",
+                            code="non_finite_activations",
+                        )
+                        break
+                    changed[b] = edited
         return changed
 
     def _forward(self, rows: list[int], requests: list[GenerationRequest], **kwargs: Any) -> Any:
@@ -291,10 +332,11 @@ class Engine:
         on_done: Callable[[int, GenerationResult], None],
         admit: Admit | None,
         hooks: frozenset[str],
+        on_fail: OnFail,
     ) -> list[GenerationResult]:
         results: list[GenerationResult] = []
         generators: list[torch.Generator] = []
-        state = self._prefill(requests, 0, results, generators, on_done)
+        state = self._prefill(requests, 0, results, generators, on_done, on_fail)
         mergeable = state is not None and _mergeable(state.cache)
 
         def can_join(request: GenerationRequest) -> bool:
@@ -306,7 +348,9 @@ class Engine:
                 if newcomers:
                     start = len(requests)
                     requests.extend(newcomers)
-                    joined = self._prefill(requests[start:], start, results, generators, on_done)
+                    joined = self._prefill(
+                        requests[start:], start, results, generators, on_done, on_fail
+                    )
                     if joined is not None:
                         state.merge(joined)
             self._phase = "decode"
@@ -329,6 +373,7 @@ class Engine:
                 or state.cache
             )
             step_logits = step.logits[:, -1, :].float()
+            finite = torch.isfinite(step_logits).all(dim=-1).tolist()
             chosen = self._choose_rows(
                 step_logits,
                 [requests[i] for i in state.active],
@@ -337,7 +382,13 @@ class Engine:
             still: list[int] = []
             still_tokens: list[int] = []
             for j, i in enumerate(state.active):
-                token = self._record(results[i], requests[i], step_logits[j], chosen[j])
+                token = chosen[j]
+                problem = self._problem(i, finite[j], token)
+                if problem is not None:
+                    on_fail(i, problem)
+                    continue
+                assert isinstance(token, int)
+                self._record(results[i], requests[i], step_logits[j], token)
                 if self._finished(results[i], requests[i], token):
                     on_done(i, results[i])
                 else:
@@ -347,6 +398,22 @@ class Engine:
             state.positions = state.positions + 1
         return results
 
+    def _problem(
+        self, index: int, finite: bool, token: int | BaseException
+    ) -> BaseException | None:
+        """Why row ``index`` cannot go on, if it cannot."""
+        if index in self._failed:
+            return self._failed[index]
+        if not finite:
+            return RowError(
+                "the model's output became non-finite (NaN or infinity), for example after "
+                "an intervention drove the activations out of range",
+                code="non_finite_logits",
+            )
+        if isinstance(token, BaseException):
+            return token
+        return None
+
     def _prefill(
         self,
         requests: list[GenerationRequest],
@@ -354,31 +421,49 @@ class Engine:
         results: list[GenerationResult],
         generators: list[torch.Generator],
         on_done: Callable[[int, GenerationResult], None],
+        on_fail: OnFail,
     ) -> _Decoding | None:
         """One forward pass over new prompts: prompt logprobs, first tokens, and the
         state (cache, mask, positions) of the rows that go on generating."""
-        batch = len(requests)
-        lengths = [len(r.prompt_ids) for r in requests]
+        results.extend(GenerationResult(prompt_ids=list(r.prompt_ids)) for r in requests)
+        ok: list[int] = []
+        for i, r in enumerate(requests):
+            if r.seed is not None and not _SEED_MIN <= r.seed <= _SEED_MAX:
+                generators.append(self._default_generator)
+                on_fail(
+                    start + i,
+                    RowError(
+                        f"seed {r.seed} is out of range ({_SEED_MIN}..{_SEED_MAX})", "invalid_seed"
+                    ),
+                )
+                continue
+            generators.append(self._generator(r.seed))
+            ok.append(i)
+        if not ok:
+            return None
+        rows_in = [requests[i] for i in ok]
+        batch = len(rows_in)
+        lengths = [len(r.prompt_ids) for r in rows_in]
         width = max(lengths)
         input_ids = torch.full((batch, width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((batch, width), dtype=torch.long)
-        for i, r in enumerate(requests):
-            input_ids[i, width - lengths[i] :] = torch.tensor(r.prompt_ids, dtype=torch.long)
-            attention[i, width - lengths[i] :] = 1
+        for j, r in enumerate(rows_in):
+            input_ids[j, width - lengths[j] :] = torch.tensor(r.prompt_ids, dtype=torch.long)
+            attention[j, width - lengths[j] :] = 1
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
 
-        echo_rows = [i for i, r in enumerate(requests) if r.prompt_logprobs is not None]
+        echo_rows = [j for j, r in enumerate(rows_in) if r.prompt_logprobs is not None]
         keep: int | torch.Tensor = 1
         if echo_rows:
             mask = torch.zeros((batch, width), dtype=torch.bool)
             mask[:, -1] = True
-            for i in echo_rows:
-                mask[i, width - lengths[i] :] = True
+            for j in echo_rows:
+                mask[j, width - lengths[j] :] = True
             keep = mask
-        decoding = any(r.max_new_tokens > 1 for r in requests)
+        decoding = any(r.max_new_tokens > 1 for r in rows_in)
         self._phase = "prefill"
         out = self._forward(
-            list(range(start, start + batch)),
+            [start + i for i in ok],
             self._batch,
             input_ids=input_ids.to(self.device),
             attention_mask=attention.to(self.device),
@@ -387,37 +472,43 @@ class Engine:
             logits_to_keep=keep,
         )
         logits = out.logits.float()
-        results.extend(GenerationResult(prompt_ids=list(r.prompt_ids)) for r in requests)
-        generators.extend(self._generator(r.seed) for r in requests)
 
         # Split the projected logits back into per-row views.
         if isinstance(keep, torch.Tensor):
             counts = keep.sum(dim=1).tolist()
             per_row = list(torch.split(logits, counts, dim=0))
         else:
-            per_row = [logits[i] for i in range(batch)]
+            per_row = [logits[j] for j in range(batch)]
         last_logits = torch.stack([rows[-1] for rows in per_row])
+        finite = [bool(torch.isfinite(rows).all()) for rows in per_row]
 
-        for i in echo_rows:
-            k = requests[i].prompt_logprobs or 0
-            results[start + i].prompt_logprobs = self._prompt_logprobs(
-                per_row[i], requests[i].prompt_ids, k
-            )
+        for j in echo_rows:
+            if finite[j]:
+                k = rows_in[j].prompt_logprobs or 0
+                results[start + ok[j]].prompt_logprobs = self._prompt_logprobs(
+                    per_row[j], rows_in[j].prompt_ids, k
+                )
 
-        first_tokens = self._choose_rows(last_logits, requests, generators[start:])
+        first_tokens = self._choose_rows(last_logits, rows_in, [generators[start + i] for i in ok])
         active: list[int] = []
         tokens: list[int] = []
-        for i, r in enumerate(requests):
-            index = start + i
+        for j, r in enumerate(rows_in):
+            index = start + ok[j]
+            problem = self._problem(index, finite[j], first_tokens[j])
+            if problem is not None:
+                on_fail(index, problem)
+                continue
             if r.max_new_tokens <= 0:
                 results[index].finish_reason = "length"
                 on_done(index, results[index])
                 continue
-            token = self._record(results[index], r, last_logits[i], first_tokens[i])
+            token = first_tokens[j]
+            assert isinstance(token, int)
+            self._record(results[index], r, last_logits[j], token)
             if self._finished(results[index], r, token):
                 on_done(index, results[index])
             else:
-                active.append(i)
+                active.append(j)
                 tokens.append(token)
         if not active:
             return None
@@ -430,7 +521,7 @@ class Engine:
         if len(active) < batch:
             cache.batch_select_indices(rows.to(self.device))
         return _Decoding(
-            active=[start + i for i in active],
+            active=[start + ok[j] for j in active],
             tokens=tokens,
             attention=attention[rows],
             positions=positions[rows, -1] + 1,
@@ -447,14 +538,18 @@ class Engine:
         logits: torch.Tensor,
         requests: Sequence[GenerationRequest],
         generators: Sequence[torch.Generator],
-    ) -> list[int]:
-        """The next token of each row: one vectorised argmax when every row is greedy."""
+    ) -> list[int | BaseException]:
+        """The next token of each row: one vectorised argmax when every row is greedy.
+        A row whose sampling fails gets its error instead of a token."""
         if all(r.temperature < _GREEDY_BELOW for r in requests):
             return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
-        return [
-            _choose(row, r.temperature, r.top_p, g)
-            for row, r, g in zip(logits, requests, generators, strict=True)
-        ]
+        chosen: list[int | BaseException] = []
+        for row, r, g in zip(logits, requests, generators, strict=True):
+            try:
+                chosen.append(_choose(row, r.temperature, r.top_p, g))
+            except (RuntimeError, ValueError) as exc:
+                chosen.append(RowError(f"sampling failed: {exc}", code="sampling_failed"))
+        return chosen
 
     def _record(
         self, result: GenerationResult, request: GenerationRequest, logits: torch.Tensor, token: int

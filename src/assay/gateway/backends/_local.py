@@ -44,6 +44,7 @@ from assay.gateway.backends._engine import (
     GenerationRequest,
     GenerationResult,
     PositionLogprobs,
+    RowError,
 )
 from assay.gateway.whitebox import _ops as ops
 from assay.gateway.whitebox._finetune import FineTuneManager
@@ -58,6 +59,7 @@ from assay.gateway.whitebox._protocol import (
     GeneratedToken,
     GradientRequest,
     GradientResponse,
+    HookPoints,
     InterventionGenerateRequest,
     InterventionGenerateResponse,
     ProbeResponse,
@@ -82,7 +84,10 @@ class BatchingConfig:
     default_max_tokens: int = 512
     max_new_tokens: int = 4096
     max_prompt_tokens: int | None = None  # default: the model's context length
-    max_floats_per_request: int = 50_000_000
+    max_floats_per_request: int = 131_072
+    max_rows_per_request: int = 64  # prompts x n of one request (fairness between tenants)
+    max_finetune_tokens: int = 262_144  # steps x batch_size x max_length of one job
+    parameter_lookups: bool = False  # offer hook points that return parameters (opt-in)
 
 
 class LocalBackend:
@@ -156,6 +161,15 @@ class LocalBackend:
 
     async def aclose(self) -> None:
         await self.batcher.aclose()
+
+    def hook_points(self) -> HookPoints:
+        layout = self.engine.layout
+        return HookPoints(
+            model=self.name,
+            num_layers=layout.num_layers,
+            hidden_size=layout.hidden_size,
+            hook_points=layout.points(parameter_lookups=self.batching.parameter_lookups),
+        )
 
     # ---- tokenization --------------------------------------------------------
 
@@ -242,7 +256,7 @@ class LocalBackend:
             )
             for j in range(request.n)
         ]
-        results = await self._run_all(rows)
+        results = await self._run_all(rows, meter.token.engagement)
         meter.record(
             prompt_tokens=len(prompt_ids),
             completion_tokens=sum(len(r.output_ids) for r in results),
@@ -312,7 +326,7 @@ class LocalBackend:
             for r in rows
         )
         meter.reserve(tokens=token_bound, floats=float_bound)
-        results = await self._run_all(rows)
+        results = await self._run_all(rows, meter.token.engagement)
         meter.record(
             prompt_tokens=sum(len(r.prompt_ids) for r in rows),
             completion_tokens=sum(len(r.output_ids) for r in results),
@@ -374,7 +388,9 @@ class LocalBackend:
     ) -> ActivationsResponse:
         layout = self.engine.layout
         for name in request.hook_points:
-            check_point(layout, name)
+            check_point(
+                layout, name, readable=True, parameter_lookups=self.batching.parameter_lookups
+            )
         prompts = [self._input_ids(i) for i in request.inputs]
         width = layout.hidden_size
         per = [len(p) if request.positions == "all" else 1 for p in prompts]
@@ -425,13 +441,8 @@ class LocalBackend:
                     f"intervention vectors need {layout.hidden_size} values (the model width), got {len(spec.vector)}",
                     param="interventions",
                 )
+            # finite, non-zero for ablation, no overflow once scaled: checked at the edge
             vector = torch.tensor(spec.vector, dtype=torch.float32)
-            if not torch.isfinite(vector).all():
-                raise bad_request(
-                    "intervention vectors must be finite numbers", param="interventions"
-                )
-            if spec.op == "ablate" and float(vector.norm()) == 0.0:
-                raise bad_request("cannot ablate a zero direction", param="interventions")
             interventions.append(
                 Intervention(spec.hook_point, spec.op, vector, spec.scale, spec.positions)
             )
@@ -452,7 +463,7 @@ class LocalBackend:
             interventions=tuple(interventions),
             adapter=adapter,
         )
-        result = (await self._run_all([row]))[0]
+        result = (await self._run_all([row], meter.token.engagement))[0]
         floats = _floats(result)
         meter.record(
             prompt_tokens=len(prompt), completion_tokens=len(result.output_ids), floats=floats
@@ -540,7 +551,12 @@ class LocalBackend:
         self, request: ProbeTrainRequest, meter: Meter, token: TokenInfo, adapter: str | None
     ) -> ProbeResponse:
         layout = self.engine.layout
-        check_point(layout, request.hook_point)
+        check_point(
+            layout,
+            request.hook_point,
+            readable=True,
+            parameter_lookups=self.batching.parameter_lookups,
+        )
         train = [self._input_ids(TextInput(text=e.text)) for e in request.train]
         test = [self._input_ids(TextInput(text=e.text)) for e in request.test]
         if len({e.label for e in request.train}) < 2:
@@ -595,6 +611,16 @@ class LocalBackend:
             floats=bound,
         )
 
+    def probe_model(self, probe_id: str, token: TokenInfo) -> str:
+        """The model a probe was trained on (404 for other engagements' probes)."""
+        probe = self._probes.get(probe_id)
+        if probe is None or probe.engagement != token.engagement:
+            raise GatewayError(404, f"no probe {probe_id[:100]!r}", code="probe_not_found")
+        return probe.model
+
+    def fine_tune_jobs(self, token: TokenInfo) -> list[FineTuneJob]:
+        return self.fine_tuning.list(token.engagement) if self.fine_tuning is not None else []
+
     async def score_probe(
         self, probe_id: str, request: ProbeScoreRequest, meter: Meter, token: TokenInfo
     ) -> ProbeScoreResponse:
@@ -636,6 +662,14 @@ class LocalBackend:
         if "@" in request.model or request.model != self.name:
             raise bad_request(f"fine-tune the base model {self.name!r}", param="model")
         hyper = request.hyperparameters
+        cost = hyper.steps * hyper.batch_size * hyper.max_length
+        if cost > self.batching.max_finetune_tokens:
+            raise bad_request(
+                f"this job could train on {cost} tokens (steps x batch_size x max_length); the "
+                f"limit per job here is {self.batching.max_finetune_tokens}",
+                param="hyperparameters",
+                code="fine_tune_too_large",
+            )
         meter.reserve(tokens=hyper.steps * hyper.batch_size * hyper.max_length, floats=hyper.steps)
         job = await self.fine_tuning.create(
             engagement=token.engagement,
@@ -651,8 +685,24 @@ class LocalBackend:
 
     # ---- helpers -------------------------------------------------------------
 
-    async def _run_all(self, rows: list[GenerationRequest]) -> list[GenerationResult]:
-        return list(await asyncio.gather(*(self.batcher.submit(r) for r in rows)))
+    async def _run_all(
+        self, rows: list[GenerationRequest], engagement: str = ""
+    ) -> list[GenerationResult]:
+        limit = self.batching.max_rows_per_request
+        if len(rows) > limit:
+            raise bad_request(
+                f"this request asks for {len(rows)} generations (prompts x n); the limit per "
+                f"request here is {limit}: split it into several requests",
+                param="prompt",
+                code="too_many_rows",
+            )
+        results = await asyncio.gather(
+            *(self.batcher.submit(r, engagement) for r in rows), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise _row_error(result)
+        return [r for r in results if not isinstance(r, BaseException)]
 
     def _prompt_ids(self, prompt: str | list[str] | list[int] | list[list[int]]) -> list[list[int]]:
         if isinstance(prompt, str):
@@ -784,6 +834,14 @@ class LocalBackend:
                 )
             entries.append(entry)
         return entries
+
+
+def _row_error(exc: BaseException) -> BaseException:
+    """What a failed row means for its own request: the engine's row errors become a 400
+    naming the cause; anything else propagates (a 500, logged)."""
+    if isinstance(exc, RowError):
+        return bad_request(str(exc), code=exc.code)
+    return exc
 
 
 def _top_dict(backend: LocalBackend, position: PositionLogprobs) -> dict[str, float]:

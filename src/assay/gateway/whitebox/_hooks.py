@@ -28,8 +28,16 @@ import torch
 from assay.gateway._errors import bad_request
 
 _POINT = re.compile(
-    r"^(?:embed|final_norm|layers\.(\d+)\.(residual_pre|residual_post|attn_out|mlp_out))$"
+    r"(?:embed|final_norm|layers\.(0|[1-9][0-9]{0,3})\.(residual_pre|residual_post|attn_out|mlp_out))"
 )
+
+# Hook points whose values are parameters, or give parameters back from a few floats:
+# ``embed`` and ``layers.0.residual_pre`` are rows of the embedding matrix (bit for bit);
+# ``layers.0.attn_out`` and ``layers.0.mlp_out`` with ``layers.0.residual_post`` give them
+# back by subtraction; ``final_norm`` divided by the normalised ``residual_post`` of the
+# last layer is the final norm's weight. Not offered unless a deployment opts in.
+PARAMETER_LOOKUPS = ("embed", "layers.0.residual_pre", "layers.0.attn_out", "layers.0.mlp_out")
+PARAMETER_LOOKUP_POINTS = frozenset({*PARAMETER_LOOKUPS, "final_norm"})
 
 # edit(name, tensor) -> tensor: sees [batch, seq, hidden] and returns the (possibly changed) tensor
 Edit = Callable[[str, torch.Tensor], torch.Tensor]
@@ -67,13 +75,17 @@ class ModelLayout:
     def num_layers(self) -> int:
         return len(self.layers)
 
-    def points(self) -> list[str]:
+    def points(self, *, parameter_lookups: bool = False) -> list[str]:
+        """Every hook point, or (by default) those that are not parameter lookups."""
         names = ["embed"]
         for i in range(self.num_layers):
             names += [
                 f"layers.{i}.{k}" for k in ("residual_pre", "attn_out", "mlp_out", "residual_post")
             ]
-        return [*names, "final_norm"]
+        names.append("final_norm")
+        if parameter_lookups:
+            return names
+        return [n for n in names if n not in PARAMETER_LOOKUP_POINTS]
 
 
 def layout_of(model: Any) -> ModelLayout:
@@ -93,9 +105,13 @@ def layout_of(model: Any) -> ModelLayout:
     )
 
 
-def check_point(layout: ModelLayout, name: str) -> None:
-    """Raise a 400 naming the valid points when ``name`` is not one."""
-    match = _POINT.match(name)
+def check_point(
+    layout: ModelLayout, name: str, *, readable: bool = False, parameter_lookups: bool = False
+) -> None:
+    """Raise a 400 naming the valid points when ``name`` is not one. With ``readable``
+    (the caller returns values read there), a parameter lookup is refused too unless
+    the deployment offers them (``parameter_lookups``)."""
+    match = _POINT.fullmatch(name)
     if not match:
         raise bad_request(
             f"unknown hook point {name!r}; use embed, final_norm or layers.<i>.(residual_pre|attn_out|mlp_out|residual_post)",
@@ -108,6 +124,14 @@ def check_point(layout: ModelLayout, name: str) -> None:
             param="hook_points",
             code="unknown_hook_point",
         )
+    if readable and not parameter_lookups and name in PARAMETER_LOOKUP_POINTS:
+        raise bad_request(
+            f"hook point {name!r} is not offered: its values are model parameters or give them "
+            "back (the embedding matrix, the final norm's weight); read a later layer, or ask "
+            "the developer to enable [whitebox] parameter_lookups",
+            param="hook_points",
+            code="hook_point_not_offered",
+        )
 
 
 def _module_for(layout: ModelLayout, name: str) -> tuple[torch.nn.Module, bool]:
@@ -116,7 +140,7 @@ def _module_for(layout: ModelLayout, name: str) -> tuple[torch.nn.Module, bool]:
         return layout.embed, False
     if name == "final_norm":
         return layout.norm, False
-    match = _POINT.match(name)
+    match = _POINT.fullmatch(name)
     assert match is not None and match.group(1) is not None
     layer = layout.layers[int(match.group(1))]
     kind = match.group(2)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assay.gateway._protocol import ChatMessage
+from assay.gateway._protocol import SEED_MAX, SEED_MIN, ChatMessage
+
+# The largest |scale * vector[i]| an intervention may add: far above real activations
+# (SmolLM2's residual stream stays within a few hundred), far below float32 overflow.
+MAX_STEERING_MAGNITUDE = 1e4
+_FLOAT32_MAX = 3.4028234663852886e38
 
 Encoding = Literal["float", "base64"]
 
@@ -20,13 +26,22 @@ class TextInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str | None = None
-    messages: list[ChatMessage] | None = None
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_of(self) -> TextInput:
         if (self.text is None) == (self.messages is None):
             raise ValueError("give exactly one of 'text' or 'messages'")
         return self
+
+
+class HookPoints(BaseModel):
+    """The hook points a model offers for reading and intervening."""
+
+    model: str
+    num_layers: int
+    hidden_size: int
+    hook_points: list[str]
 
 
 class ActivationsRequest(_Request):
@@ -61,6 +76,21 @@ class InterventionSpec(_Request):
     scale: float = Field(default=1.0, ge=-1000.0, le=1000.0)
     positions: Literal["all", "prompt", "generated"] = "all"
 
+    @model_validator(mode="after")
+    def _no_overflow(self) -> InterventionSpec:
+        if not all(math.isfinite(v) and abs(v) <= _FLOAT32_MAX for v in self.vector):
+            raise ValueError("vector values must be finite float32 numbers")
+        if self.op == "add":
+            largest = abs(self.scale) * max(abs(v) for v in self.vector)
+            if largest > MAX_STEERING_MAGNITUDE:
+                raise ValueError(
+                    f"scale * vector reaches {largest:.3g}; the limit is "
+                    f"{MAX_STEERING_MAGNITUDE:g} per value (larger additions overflow the model)"
+                )
+        elif math.fsum(v * v for v in self.vector) == 0.0:
+            raise ValueError("cannot ablate a zero direction")
+        return self
+
 
 class InterventionGenerateRequest(_Request):
     """Generation with interventions; the prompt is raw text or chat messages."""
@@ -71,7 +101,7 @@ class InterventionGenerateRequest(_Request):
     max_tokens: int = Field(default=64, ge=1)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=SEED_MIN, le=SEED_MAX)
     stop: list[str] = Field(default_factory=list, max_length=4)
     logprobs: int | None = Field(default=None, ge=0, le=20)
 
@@ -180,7 +210,7 @@ class FineTuneExample(BaseModel):
     """A chat to imitate (loss on assistant turns) or a prompt/completion pair."""
 
     model_config = ConfigDict(extra="forbid")
-    messages: list[ChatMessage] | None = None
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1)
     prompt: str | None = None
     completion: str | None = None
 
@@ -202,7 +232,7 @@ class FineTuneHyperparameters(BaseModel):
     lora_alpha: int = Field(default=16, ge=1, le=1024)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)
     max_length: int = Field(default=256, ge=8, le=4096)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
 
 class FineTuneRequest(_Request):
