@@ -150,9 +150,7 @@ ROLES = {
 
 def build_world(db_url: str, tmp_path: Path) -> World:
     clock = ManualClock()
-    state = build_state(
-        RegistryConfig(database_url=db_url, clock=clock, log_path=tmp_path / "log.sqlite")
-    )
+    state = build_state(RegistryConfig(database_url=db_url, clock=clock))
     parties: dict[str, Party] = {}
     with state.sessions() as session:
         now = clock.now()

@@ -98,7 +98,7 @@ def serve(
     from assay.gateway import serve_forever
     from assay.registry import RegistryConfig, build_state, create_app
 
-    config = RegistryConfig(log_origin=origin, log_key=log_key, log_path=log_path)
+    config = RegistryConfig(log_origin=origin, log_key=log_key)
     if db:
         config.database_url = database_url(db)
     state = build_state(config)

@@ -50,7 +50,6 @@ class RegistryConfig:
     database_url: str = field(default_factory=default_database_url)
     log_origin: str = DEFAULT_ORIGIN
     log_key: Path | None = None  # default: $ASSAY_HOME/keys/registry-log.key, created once
-    log_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
     clock: Clock = field(default_factory=SystemClock)
 
@@ -65,12 +64,11 @@ def _log_key(path: Path | None) -> SigningKey:
 
 def build_state(config: RegistryConfig) -> RegistryState:
     engine = open_database(config.database_url)
-    log_path = config.log_path or subdir("registry") / "log.sqlite"
     return RegistryState(
         engine=engine,
         sessions=session_factory(engine),
         clock=config.clock,
-        log=RegistryLog(log_path, config.log_origin, _log_key(config.log_key)),
+        log=RegistryLog(engine, config.log_origin, _log_key(config.log_key)),
         limits=config.limits,
     )
 

@@ -1,31 +1,35 @@
-"""The registry's transparency log: the one Merkle log of :mod:`assay.attest`, behind
-the few operations the registry needs.
+"""The registry's transparency log: :class:`assay.attest.TransparencyLog` (the one
+Merkle log of assay) stored in the registry's own database, under the log name
+``registry``, its checkpoints C2SP signed notes under the registry's log key.
 
 Every accepted submission is appended as ``attestation_entry(statement)`` (the digest
 of the signed statement, so co-signatures do not change it); every publication as a
-``log_entry("assay.publication/v1", ...)``. The log signs its checkpoints with the
-registry's log key.
+``log_entry("assay.publication/v1", ...)`` naming the statement and the moment.
+
+Appends commit in their own transaction, before the rows that refer to them: an
+accepted submission is never stored without its log entry. (A crash between the two
+leaves an entry without a record in ``log_records``; a monitor sees it as such.)
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from assay.attest import SigningKey, TransparencyLog, key_id, public_pem
-from assay.attest import log_entry as _log_entry
+from sqlalchemy.engine import Engine
 
+from assay._util.hashing import canonical_json
+from assay.attest import SigningKey, TransparencyLog, key_id, log_entry, public_pem, verifier_key
+
+LOG_NAME = "registry"
 PUBLICATION_KIND = "assay.publication/v1"
 
 
-def publication_entry(kind: str, subject_id: int, statement_sha256: str, at: str) -> bytes:
-    """The entry for making something public: what, which, and when."""
-    from assay._util.hashing import canonical_json
-
-    return _log_entry(
+def publication_entry(subject_type: str, statement_sha256: str, at: str) -> bytes:
+    """The entry for making something public: what, which statement, and when."""
+    return log_entry(
         PUBLICATION_KIND,
         canonical_json(
-            {"kind": kind, "id": subject_id, "statement": statement_sha256, "published_at": at}
+            {"subject": subject_type, "statement": statement_sha256, "published_at": at}
         ),
     )
 
@@ -33,9 +37,8 @@ def publication_entry(kind: str, subject_id: int, statement_sha256: str, at: str
 class RegistryLog:
     """Append entries, serve signed checkpoints and proofs."""
 
-    def __init__(self, path: Path, origin: str, key: SigningKey) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = TransparencyLog(path, origin=origin)
+    def __init__(self, engine: Engine, origin: str, key: SigningKey) -> None:
+        self._log = TransparencyLog(engine, origin, name=LOG_NAME)
         self.key = key
 
     @property
@@ -54,17 +57,21 @@ class RegistryLog:
     def key_id(self) -> str:
         return key_id(self.key.public_key)
 
-    def append(self, data: bytes) -> int:
-        return self._log.append(data)
+    @property
+    def verifier_key(self) -> str:
+        """The note verifier key (``name+id+key``) witnesses configure."""
+        return verifier_key(self.origin, self.key.public_key)
 
-    def find(self, data: bytes) -> int | None:
-        return self._log.find(data)
+    def append_many(self, entries: list[bytes], tag: str) -> int:
+        """Append in one transaction; returns the index of the first."""
+        return self._log.append_many(entries, tag=tag)
 
-    def entry(self, index: int) -> bytes:
-        return self._log.entry(index)
+    def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
+        return list(self._log.entries(start, stop))
 
-    def checkpoint(self) -> dict[str, Any]:
-        return self._log.checkpoint().sign([self.key])
+    def checkpoint(self) -> str:
+        """The current tree head as a C2SP checkpoint note signed by the log key."""
+        return self._log.signed_checkpoint([self.key])
 
     def inclusion_proof(self, index: int, size: int | None) -> list[bytes]:
         return self._log.inclusion_proof(index, size)

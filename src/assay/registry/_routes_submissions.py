@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -120,8 +121,15 @@ def submit(
     ):
         raise conflict("this attestation has been submitted already", "duplicate")
     moment = now(request)
-    # The log is appended first: an accepted submission is never stored unlogged.
-    index = state.log.append(attestation_entry(accepted.payload))
+    public = body.visibility is Visibility.PUBLIC
+    # The log is appended first (before this session writes anything): an accepted
+    # submission is never stored unlogged.
+    entries = [attestation_entry(accepted.payload)]
+    if public:
+        entries.append(
+            publication_entry("submission", accepted.statement_sha256, moment.isoformat())
+        )
+    index = state.log.append_many(entries, tag=f"engagement:{engagement.id}")
     submission = Submission(
         engagement_id=engagement.id,
         org_id=caller.org_id,
@@ -131,52 +139,44 @@ def submit(
         report=body.report.encode() if body.report is not None else None,
         summary=accepted.summary,
         signers=accepted.signers,
-        visibility=Visibility.PARTIES.value,
+        visibility=body.visibility.value,
         log_index=index,
         submitted_by=caller.user_id,
         created_at=moment,
-        published_at=None,
+        published_at=moment if public else None,
+        publication_log_index=index + 1 if public else None,
     )
     db.add(submission)
     db.flush()
-    db.add(
-        LogRecord(
-            log_index=index,
-            kind="submission",
-            subject_type="submission",
-            subject_id=submission.id,
-            created_at=moment,
-        )
-    )
+    _records(db, submission, moment)
     apply(db, engagement, Transition.REPORT, caller, f"submission {submission.id}", moment)
-    if body.visibility is Visibility.PUBLIC:
-        _publish(db, state, submission, moment)
     db.commit()
     response = respond(request, caller, submission_out(db, submission))
     response.status_code = 201
     return response
 
 
-def _publish(db: Db, state: State, submission: Submission, moment: object) -> None:
-    from datetime import datetime
-
-    assert isinstance(moment, datetime)
-    entry = publication_entry(
-        "submission", submission.id, submission.statement_sha256, moment.isoformat()
-    )
-    index = state.log.append(entry)
-    submission.visibility = Visibility.PUBLIC.value
-    submission.published_at = moment
-    submission.publication_log_index = index
+def _records(db: Db, submission: Submission, moment: datetime) -> None:
+    """What the submission's log entries stand for."""
     db.add(
         LogRecord(
-            log_index=index,
-            kind="publication",
+            log_index=submission.log_index,
+            kind="submission",
             subject_type="submission",
             subject_id=submission.id,
             created_at=moment,
         )
     )
+    if submission.publication_log_index is not None:
+        db.add(
+            LogRecord(
+                log_index=submission.publication_log_index,
+                kind="publication",
+                subject_type="submission",
+                subject_id=submission.id,
+                created_at=moment,
+            )
+        )
 
 
 @router.get("/v1/submissions", response_model=Page[SubmissionOut])
@@ -329,8 +329,23 @@ def publish(
     is an entry in the transparency log. Publication cannot be undone."""
     view = load_submission(db, submission_id)
     authorize(caller, Action.PUBLISH_SUBMISSION, view.resource, view.parties)
-    if view.row.visibility != Visibility.PUBLIC:
-        _publish(db, state, view.row, now(request))
+    submission = view.row
+    if submission.visibility != Visibility.PUBLIC:
+        moment = now(request)
+        entry = publication_entry("submission", submission.statement_sha256, moment.isoformat())
+        index = state.log.append_many([entry], tag=f"engagement:{submission.engagement_id}")
+        submission.visibility = Visibility.PUBLIC.value
+        submission.published_at = moment
+        submission.publication_log_index = index
+        db.add(
+            LogRecord(
+                log_index=index,
+                kind="publication",
+                subject_type="submission",
+                subject_id=submission.id,
+                created_at=moment,
+            )
+        )
         db.commit()
     return respond(request, caller, submission_out(db, view.row))
 
@@ -344,16 +359,25 @@ def log_info(request: Request, caller: Caller, state: State) -> Response:
     authorize(caller, Action.READ_PUBLIC)
     log = state.log
     info = LogInfo(
-        origin=log.origin, size=log.size, key_id=log.key_id, public_key=log.public_key_pem
+        origin=log.origin,
+        size=log.size,
+        key_id=log.key_id,
+        public_key=log.public_key_pem,
+        verifier_key=log.verifier_key,
     )
     return respond(request, caller, info)
 
 
 @log_router.get("/v1/log/checkpoint", response_model=None)
 def log_checkpoint(request: Request, caller: Caller, state: State) -> Response:
-    """The current tree head, signed by the log key."""
+    """The current tree head: a C2SP checkpoint note signed by the log key (the format
+    transparency-log witnesses read)."""
     authorize(caller, Action.READ_PUBLIC)
-    return respond(request, caller, state.log.checkpoint())
+    return Response(
+        state.log.checkpoint(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @log_router.get("/v1/log/entries", response_model=list[LogEntryOut])
@@ -367,7 +391,8 @@ def log_entries(
 ) -> Response:
     """Entries from ``start``: their bytes and what each stands for."""
     authorize(caller, Action.READ_PUBLIC)
-    stop = min(start + limit, state.log.size)
+    found = state.log.entries(start, start + limit)
+    stop = found[-1][0] + 1 if found else start
     records = {
         r.log_index: r
         for r in db.scalars(
@@ -375,12 +400,12 @@ def log_entries(
         )
     }
     items = []
-    for index in range(start, stop):
+    for index, data in found:
         record = records.get(index)
         items.append(
             LogEntryOut(
                 index=index,
-                data=state.log.entry(index).decode("utf-8", "replace"),
+                data=data.decode("utf-8", "replace"),
                 kind=record.kind if record else None,
                 subject_type=record.subject_type if record else None,
                 subject_id=record.subject_id if record else None,
@@ -423,6 +448,3 @@ def consistency_proof(
     except LogError as exc:
         raise invalid(str(exc)) from None
     return respond(request, caller, ProofOut(tree_size=size, hashes=[h.hex() for h in hashes]))
-
-
-_ = load_engagement

@@ -309,6 +309,7 @@ class LogInfo(BaseModel):
     size: int
     key_id: str
     public_key: str = Field(description="the log's Ed25519 public key (PEM)")
+    verifier_key: str = Field(description="the checkpoint note verifier key (name+id+key)")
 
 
 class LogEntryOut(BaseModel):

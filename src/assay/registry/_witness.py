@@ -27,8 +27,10 @@ from assay._util.paths import subdir
 from assay.attest import (
     Check,
     EnvelopeError,
+    LogError,
     Verification,
     key_id,
+    open_checkpoint,
     parse_envelope,
     strict_json_loads,
     verify_attestation,
@@ -114,7 +116,16 @@ def verify_with_registry(
                 f"the registry's log key is now {key_id(published)}, not the trusted {key_id(log_key)}",
             )
             return result, notes
-        old_size = seen["checkpoint"]["tree_size"] if seen is not None else None
+        old_size = None
+        if seen is not None:
+            try:
+                old_size = open_checkpoint(seen["checkpoint"], {key_id(log_key): log_key})[
+                    0
+                ].tree_size
+            except (LogError, KeyError, TypeError) as exc:
+                raise UsageError(
+                    f"the witness file {witness} holds no valid checkpoint: {exc}"
+                ) from None
         bundle = client.get(f"/v1/submissions/{submission['id']}/proof", old_size=old_size)
     with tempfile.TemporaryDirectory(prefix="assay-verify-") as folder:
         proof_path = Path(folder) / "proof.json"
@@ -122,7 +133,7 @@ def verify_with_registry(
         trusted_checkpoint = None
         if seen is not None:
             trusted_checkpoint = Path(folder) / "checkpoint.json"
-            trusted_checkpoint.write_text(json.dumps(seen["checkpoint"]))
+            trusted_checkpoint.write_text(seen["checkpoint"], encoding="utf-8")
         if not tester_keys:
             result = Verification()
             result.add("registry", False, f"{submission['tester']} had no signing key registered")

@@ -9,6 +9,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from assay.attest import create_tables
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -345,10 +347,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_cosignatures_submission_id"), ["submission_id"], unique=False
         )
+    create_tables(op.get_bind())  # the transparency log's tables (assay.attest)
     _append_only_triggers()
 
 
 APPEND_ONLY = ("engagement_events", "access_grants", "cosignatures", "log_records")
+# assay.attest creates SQLite triggers for its log tables; PostgreSQL gets them here
+TLOG_TABLES = ("tlog_leaves", "tlog_nodes")
 
 
 def _append_only_triggers() -> None:
@@ -358,7 +363,7 @@ def _append_only_triggers() -> None:
             "CREATE OR REPLACE FUNCTION assay_append_only() RETURNS trigger AS $$ "
             "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
         )
-        for table in APPEND_ONLY:
+        for table in APPEND_ONLY + TLOG_TABLES:
             op.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION assay_append_only()"
