@@ -126,6 +126,15 @@ def verify_with_registry(
                 raise UsageError(
                     f"the witness file {witness} holds no valid checkpoint: {exc}"
                 ) from None
+        if old_size is not None and info["size"] < old_size:
+            result = Verification()
+            result.add(
+                "log consistency",
+                False,
+                f"the log has {info['size']} entries, fewer than the {old_size} of the checkpoint "
+                "in your witness file: the registry rolled its log back",
+            )
+            return result, notes
         bundle = client.get(f"/v1/submissions/{submission['id']}/proof", old_size=old_size)
     with tempfile.TemporaryDirectory(prefix="assay-verify-") as folder:
         proof_path = Path(folder) / "proof.json"
