@@ -349,3 +349,11 @@ def test_engagement_request_must_fit_the_service(world: World) -> None:
     )
     assert response.status_code == 422 and "does not run these suites: b" in response.text
     _ = request_engagement
+
+
+def test_cursor_beyond_32_bit_ids_is_a_422_not_a_server_error(world: World) -> None:
+    # found by schemathesis on PostgreSQL: a cursor past 2**31-1 reached the database
+    for path in ("/v1/orgs", "/v1/submissions", "/v1/models", "/v1/services"):
+        response = world.call("public", "GET", f"{path}?cursor=3000000000")
+        assert response.status_code == 422, (path, response.text)
+        assert "cursor" in response.json()["error"]["message"]

@@ -18,6 +18,7 @@ from assay._util.hashing import canonical_json
 from assay.registry._auth import resolve_principal
 from assay.registry._clock import Clock
 from assay.registry._db import RegistrySession
+from assay.registry._errors import invalid
 from assay.registry._visibility import Principal
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_PAGE = 200
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 def get_state(request: Request) -> RegistryState:
@@ -40,7 +42,7 @@ def get_session(request: Request) -> Iterator[RegistrySession]:
 State = Annotated["RegistryState", Depends(get_state)]
 Db = Annotated[RegistrySession, Depends(get_session)]
 Caller = Annotated[Principal, Depends(resolve_principal)]
-IntId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IntId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def now(request: Request) -> Any:
@@ -57,10 +59,13 @@ class PageParams:
 def page_params(
     limit: int = Query(50, ge=1, le=MAX_PAGE, description="items per page"),
     cursor: str | None = Query(
-        None, pattern=r"^[0-9]{1,12}$", description="next_cursor of the previous page"
+        None, pattern=r"^[0-9]{1,10}$", description="next_cursor of the previous page"
     ),
 ) -> PageParams:
-    return PageParams(limit=limit, after=int(cursor) if cursor else 0)
+    after = int(cursor) if cursor else 0
+    if after > MAX_ID:
+        raise invalid(f"cursor must be at most {MAX_ID}")
+    return PageParams(limit=limit, after=after)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
