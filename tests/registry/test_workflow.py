@@ -357,3 +357,44 @@ def test_cursor_beyond_32_bit_ids_is_a_422_not_a_server_error(world: World) -> N
         response = world.call("public", "GET", f"{path}?cursor=3000000000")
         assert response.status_code == 422, (path, response.text)
         assert "cursor" in response.json()["error"]["message"]
+
+
+def test_every_history_table_refuses_update_and_delete_in_the_database(
+    world: World, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    from assay.registry._db import APPEND_ONLY_TABLES, MIGRATIONS
+
+    spec = importlib.util.spec_from_file_location(
+        "registry_0001", MIGRATIONS / "versions" / "0001_initial.py"
+    )
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    # a new append-only model without its trigger in the migrations fails here
+    assert set(migration.APPEND_ONLY) == set(APPEND_ONLY_TABLES)
+    eid = engagement_in(world, "testing")["id"]
+    envelope, report = audit_folder(tmp_path / "audit")
+    sid = _submit(world, eid, envelope, report).json()["id"]
+    publish_keys(world, "developer", "gateway")
+    key = load_or_create_key("gateway")
+    sig = next(
+        s["sig"] for s in add_signature(envelope, key)["signatures"] if s["keyid"] == key.key_id
+    )
+    world.ok(
+        "developer", "POST", f"/v1/submissions/{sid}/cosign", {"keyid": key.key_id, "sig": sig}
+    )
+    world.ok("tester", "POST", f"/v1/submissions/{sid}/publish")  # a second leaf: a node
+    for table in (*APPEND_ONLY_TABLES, "tlog_leaves", "tlog_nodes"):
+        with world.state.engine.connect() as connection:
+            assert connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() > 0
+        column = "idx" if table.startswith("tlog") else "id"
+        if table == "log_records":
+            column = "log_index"
+        for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET {column} = {column}"):
+            with (
+                world.state.engine.connect() as connection,
+                pytest.raises(Exception, match="append-only"),
+            ):
+                connection.execute(text(statement))

@@ -261,9 +261,12 @@ class LogRecord(AppendOnly, Base):
 
 
 APPEND_ONLY_TABLES = tuple(
-    mapper.local_table.name  # type: ignore[union-attr]
-    for mapper in Base.registry.mappers
-    if issubclass(mapper.class_, AppendOnly)
+    table.name
+    for table in Base.metadata.sorted_tables
+    if any(
+        issubclass(m.class_, AppendOnly) and m.persist_selectable is table
+        for m in Base.registry.mappers
+    )
 )
 
 

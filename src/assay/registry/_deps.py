@@ -73,27 +73,27 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 def paginate(
     session: RegistrySession,
-    query: Select[tuple[T]],
+    query: Select[Any],
     id_column: Any,
     page: PageParams,
-    keep: Callable[[T], bool],
-) -> tuple[list[T], str | None]:
+    keep: Callable[[Any], bool],
+) -> tuple[list[Any], str | None]:
     """Keyset pagination by id over rows the caller may see: ``keep`` filters (the
     visibility function), and rows are fetched in batches until the page is full."""
-    items: list[T] = []
+    items: list[Any] = []
     after = page.after
     batch = max(page.limit * 2, 50)
     while True:
-        rows: list[T] = list(
+        rows: list[Any] = list(
             session.scalars(query.where(id_column > after).order_by(id_column).limit(batch))
         )
         for row in rows:
-            after = row.id  # type: ignore[attr-defined]
+            after = row.id
             if keep(row):
                 items.append(row)
                 if len(items) > page.limit:
                     last = items[page.limit - 1]
-                    return items[: page.limit], str(last.id)  # type: ignore[attr-defined]
+                    return items[: page.limit], str(last.id)
         if len(rows) < batch:
             return items, None
 

@@ -55,9 +55,9 @@ def service_out(db: Db, service: Service) -> ServiceOut:
         suites=service.suites,
         plans=service.plans,
         tiers=[Tier(t) for t in service.tiers],
-        accreditations=service.accreditations,  # type: ignore[arg-type]
+        accreditations=service.accreditations,
         turnaround_days=service.turnaround_days,
-        price=service.price,  # type: ignore[arg-type]
+        price=service.price,
         created_at=service.created_at,
         withdrawn_at=service.withdrawn_at,
     )

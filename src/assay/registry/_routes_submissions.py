@@ -222,7 +222,7 @@ def show_submission(request: Request, caller: Caller, db: Db, submission_id: Int
 
 def _envelope(db: Db, submission: Submission) -> dict[str, object]:
     envelope = dict(submission.envelope)
-    signatures = list(envelope["signatures"])  # type: ignore[call-overload]
+    signatures = list(envelope["signatures"])
     for cosig in db.scalars(
         select(Cosignature)
         .where(Cosignature.submission_id == submission.id)
