@@ -132,3 +132,18 @@ def test_cli_verify_registry_refuses_tampered_and_foreign_copies(
     refused = runner.invoke(cli, ["verify", str(foreign), "--registry", url, "--no-suite-check"])
     assert refused.exit_code != 0
     assert "signature" in str(refused.exception) + refused.output
+
+
+def test_cli_cosign_adds_the_developers_signature(
+    served: tuple[World, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, url = served
+    eid = engagement_in(world, "testing")["id"]
+    sid = _submit(world, eid, tmp_path / "a")["id"]
+    keys = publish_keys(world, "developer", "gateway")
+    monkeypatch.setenv("ASSAY_REGISTRY_TOKEN", world.parties["developer"].token)
+    result = CliRunner().invoke(cli, ["registry", "cosign", str(sid), "--registry", url])
+    assert result.exit_code == 0, result.output
+    assert keys["signing"] in result.output
+    served_env = world.ok("public", "GET", f"/v1/submissions/{sid}/attestation")
+    assert keys["signing"] in {s["keyid"] for s in served_env["signatures"]}

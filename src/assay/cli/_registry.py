@@ -560,6 +560,29 @@ def submit(
     typer.echo(str(out["id"]))
 
 
+@registry_app.command("cosign")
+def cosign(
+    submission_id: int = typer.Argument(...),
+    key_name: str = typer.Option(
+        "gateway", "--key-name", "-n", help="Your registered signing key in $ASSAY_HOME/keys."
+    ),
+    registry: str | None = _REGISTRY,
+) -> None:
+    """Co-sign a submitted audit with your organisation's key (developers): the
+    signature is made here over the submitted statement; the registry checks it."""
+    from assay.attest import add_signature, load_named_key
+
+    key = load_named_key(key_name)
+    with _client(registry) as client:
+        envelope = client.get(f"/v1/submissions/{submission_id}/attestation")
+        signed = add_signature(envelope, key)
+        sig = next(s["sig"] for s in signed["signatures"] if s["keyid"] == key.key_id)
+        out = client.post(
+            f"/v1/submissions/{submission_id}/cosign", {"keyid": key.key_id, "sig": sig}
+        )
+    typer.echo(f"co-signed submission #{submission_id}; co-signers: {', '.join(out['cosigners'])}")
+
+
 _SHOW = {
     "org": "/v1/orgs/{}",
     "model": "/v1/models/{}",
