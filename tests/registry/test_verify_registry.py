@@ -147,3 +147,35 @@ def test_cli_cosign_adds_the_developers_signature(
     assert keys["signing"] in result.output
     served_env = world.ok("public", "GET", f"/v1/submissions/{sid}/attestation")
     assert keys["signing"] in {s["keyid"] for s in served_env["signatures"]}
+
+
+def test_cli_verify_registry_checks_disclosed_records_and_refuses_own_keys(
+    served: tuple[World, str], tmp_path: Path
+) -> None:
+    world, url = served
+    eid = engagement_in(world, "testing")["id"]
+    _submit(world, eid, tmp_path / "a")
+    runner = CliRunner()
+    disclosed = runner.invoke(
+        cli, ["disclose", str(tmp_path / "a"), "--index", "3", "-o", str(tmp_path / "d.json")]
+    )
+    assert disclosed.exit_code == 0, disclosed.output
+    attestation = str(tmp_path / "a" / "attestation.json")
+    result = runner.invoke(
+        cli,
+        [
+            "verify",
+            attestation,
+            "--registry",
+            url,
+            "-d",
+            str(tmp_path / "d.json"),
+            "--no-suite-check",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "ok disclosure d.json: 1 records proven" in result.output
+    mixed = runner.invoke(
+        cli, ["verify", attestation, "--registry", url, "--key", attestation, "--no-suite-check"]
+    )
+    assert mixed.exception is not None and "--registry brings the keys" in str(mixed.exception)

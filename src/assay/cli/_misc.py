@@ -115,12 +115,19 @@ def verify_command(
     if registry is not None:
         from assay.registry._witness import verify_with_registry
 
+        if key or log_proof is not None or trusted_checkpoint is not None:
+            raise UsageError(
+                "--registry brings the keys, the log proof and the checkpoint itself",
+                hint="drop --key, --log-proof and --trusted-checkpoint, or --registry",
+            )
+
         result, notes = verify_with_registry(
             attestation,
             registry,
             witness=witness,
             log_key=load_public_key(log_key[0]) if log_key else None,
             artifacts=artifacts,
+            disclosures=disclosure,
             check_suites=suite_check,
         )
         for note in notes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ def verify_with_registry(
     witness: Path | None = None,
     log_key: Ed25519PublicKey | None = None,
     artifacts: Path | None = None,
+    disclosures: Sequence[Path] = (),
     check_suites: bool = True,
 ) -> tuple[Verification, list[str]]:
     """Verify ``attestation`` against the registry; returns the verification and notes.
@@ -151,6 +153,7 @@ def verify_with_registry(
             attestation,
             tester_keys,
             artifacts,
+            disclosures=disclosures,
             log_proof=proof_path,
             log_keys=[log_key],
             trusted_checkpoint=trusted_checkpoint,
