@@ -55,6 +55,9 @@ class BatchStats:
     sizes: list[int] = field(default_factory=list)  # the last 1024 batch sizes
 
 
+_Future = asyncio.Future[GenerationResult]
+
+
 @dataclass
 class _Queued:
     request: GenerationRequest
@@ -164,14 +167,22 @@ class MicroBatcher:
                 if queued.future.done():
                     continue
                 self.stats.retried_alone += 1
+                future = queued.future
+
+                def alone_done(_i: int, result: GenerationResult, f: _Future = future) -> None:
+                    loop.call_soon_threadsafe(_resolve, f, result)
+
+                def alone_fail(_i: int, exc: BaseException, f: _Future = future) -> None:
+                    loop.call_soon_threadsafe(_fail, f, exc)
+
                 try:
                     await loop.run_in_executor(
                         self._executor,
                         self._run_batch,
                         [queued.request],
-                        lambda _i, r, q=queued: loop.call_soon_threadsafe(_resolve, q.future, r),
+                        alone_done,
                         None,
-                        lambda _i, e, q=queued: loop.call_soon_threadsafe(_fail, q.future, e),
+                        alone_fail,
                     )
                 except Exception as exc:
                     loop.call_soon_threadsafe(_fail, queued.future, exc)
