@@ -45,9 +45,7 @@ def fresh(tiny_model: LocalModel, tmp_path: Path) -> Iterator[LiveGateway]:
 
 
 @pytest.mark.parametrize("seed", [2**64, 2**63, -(2**63) - 1])
-def test_finding1_out_of_range_seed_is_refused_at_the_edge(
-    gateway: LiveGateway, seed: int
-) -> None:
+def test_finding1_out_of_range_seed_is_refused_at_the_edge(gateway: LiveGateway, seed: int) -> None:
     response = httpx.post(
         f"{gateway.base_url}/chat/completions",
         json={**CHAT, "seed": seed, "temperature": 1.0},
@@ -77,7 +75,12 @@ def test_finding1_steering_vector_that_overflows_when_scaled_is_refused(
         "model": "tiny",
         "input": {"text": "hi"},
         "interventions": [
-            {"hook_point": "layers.1.residual_post", "op": "add", "vector": [1e38] * width, "scale": 1000}
+            {
+                "hook_point": "layers.1.residual_post",
+                "op": "add",
+                "vector": [1e38] * width,
+                "scale": 1000,
+            }
         ],
         "max_tokens": 2,
         "logprobs": 2,
@@ -117,7 +120,7 @@ def test_finding1_a_failing_row_leaves_the_other_rows_of_its_batch_identical(
         [GenerationRequest(**vars(r)) for r in good],
         lambda i, r: done.__setitem__(i, list(r.output_ids)),
         admit,
-        lambda i, e: failures.__setitem__(i, e),
+        failures.__setitem__,
     )
     assert set(failures) == {2} and "seed" in str(failures[2])
     assert [results[i].output_ids for i in (0, 1)] == [c.output_ids for c in clean]
@@ -134,7 +137,12 @@ def test_finding1_a_bad_request_in_a_shared_batch_fails_only_itself(gateway: Liv
         "input": {"text": "hi"},
         "interventions": [
             # passes the edge (each value 10 * 1000 = 1e4) but is multiplied up inside
-            {"hook_point": "layers.0.residual_post", "op": "add", "vector": [10.0] * width, "scale": 1000}
+            {
+                "hook_point": "layers.0.residual_post",
+                "op": "add",
+                "vector": [10.0] * width,
+                "scale": 1000,
+            }
         ],
         "max_tokens": 8,
     }
@@ -142,10 +150,14 @@ def test_finding1_a_bad_request_in_a_shared_batch_fails_only_itself(gateway: Liv
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=120) as client:
             calls = [
-                client.post("/chat/completions", json={**CHAT, "max_tokens": 8}, headers=_auth(other))
+                client.post(
+                    "/chat/completions", json={**CHAT, "max_tokens": 8}, headers=_auth(other)
+                )
                 for _ in range(6)
             ]
-            calls.insert(3, client.post("/whitebox/generate", json=poison, headers=_auth(gateway.white)))
+            calls.insert(
+                3, client.post("/whitebox/generate", json=poison, headers=_auth(gateway.white))
+            )
             return list(await asyncio.gather(*calls))
 
     responses = asyncio.run(burst())
@@ -328,7 +340,12 @@ def test_finding4_receipts_detect_truncation_and_rewrites(fresh: LiveGateway, ta
     assert log.verify(receipts, [key.public_key]).ok
     engine = fresh.tokens.engine
     with engine.begin() as conn:
-        for trigger in ("tlog_leaves_no_update", "tlog_leaves_no_delete", "tlog_nodes_no_update", "tlog_nodes_no_delete"):
+        for trigger in (
+            "tlog_leaves_no_update",
+            "tlog_leaves_no_delete",
+            "tlog_nodes_no_update",
+            "tlog_nodes_no_delete",
+        ):
             conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
     size = log.size
     if tamper == "truncate":
@@ -368,7 +385,9 @@ def _rebuild_nodes(log: RequestLog) -> None:
         while width <= len(hashes):
             for i in range(len(hashes) // width):
                 conn.execute(
-                    text("INSERT INTO tlog_nodes (log, level, idx, hash) VALUES ('gateway', :l, :i, :h)"),
+                    text(
+                        "INSERT INTO tlog_nodes (log, level, idx, hash) VALUES ('gateway', :l, :i, :h)"
+                    ),
                     {"l": level, "i": i, "h": tree.node(level, i)},
                 )
             level, width = level + 1, width * 2
@@ -382,8 +401,14 @@ def _rebuild_nodes(log: RequestLog) -> None:
     "path,body",
     [
         ("/tokenize", {"model": "tiny", "messages": []}),
-        ("/whitebox/activations", {"model": "tiny", "inputs": [{"messages": []}], "hook_points": ["layers.1.mlp_out"]}),
-        ("/chat/completions", {"model": "tiny", "messages": [{"role": "user", "content": "\ud800"}]}),
+        (
+            "/whitebox/activations",
+            {"model": "tiny", "inputs": [{"messages": []}], "hook_points": ["layers.1.mlp_out"]},
+        ),
+        (
+            "/chat/completions",
+            {"model": "tiny", "messages": [{"role": "user", "content": "\ud800"}]},
+        ),
     ],
 )
 def test_finding5_empty_messages_and_surrogates_are_client_errors(
@@ -391,7 +416,9 @@ def test_finding5_empty_messages_and_surrogates_are_client_errors(
 ) -> None:
     raw = json.dumps(body).encode()  # ensure_ascii keeps the lone surrogate as \\ud800
     response = httpx.post(
-        gateway.base_url.removesuffix("/v1") + path if path == "/tokenize" else gateway.base_url + path,
+        gateway.base_url.removesuffix("/v1") + path
+        if path == "/tokenize"
+        else gateway.base_url + path,
         content=raw,
         headers={**_auth(gateway.white), "content-type": "application/json"},
         timeout=60,
@@ -437,13 +464,15 @@ def test_finding6_batches_take_turns_between_engagements(tiny_model: LocalModel)
 
     def run_batch(requests, on_done, admit, on_fail):  # type: ignore[no-untyped-def]
         seen.append([r.max_new_tokens for r in requests])
-        for i, r in enumerate(requests):
+        for i in range(len(requests)):
             on_done(i, type("R", (), {"output_ids": []})())
         return []
 
     async def go() -> None:
         batcher = MicroBatcher(run_batch, max_batch_size=8, max_wait_s=0.05, continuous=False)
-        noisy = [batcher.submit(GenerationRequest([1], max_new_tokens=1), "noisy") for _ in range(40)]
+        noisy = [
+            batcher.submit(GenerationRequest([1], max_new_tokens=1), "noisy") for _ in range(40)
+        ]
         victim = batcher.submit(GenerationRequest([1], max_new_tokens=2), "victim")
         await asyncio.gather(*noisy, victim)
         await batcher.aclose()
@@ -469,7 +498,9 @@ def test_finding7_black_token_cannot_detokenize_through_echo(gateway: LiveGatewa
 def test_finding7_unlimited_tokens_keep_no_negative_reservations(fresh: LiveGateway) -> None:
     token_id = fresh.black.split("_")[1]
     for _ in range(3):
-        httpx.post(f"{fresh.base_url}/chat/completions", json=CHAT, headers=_auth(fresh.black), timeout=60)
+        httpx.post(
+            f"{fresh.base_url}/chat/completions", json=CHAT, headers=_auth(fresh.black), timeout=60
+        )
     with fresh.tokens.engine.connect() as conn:
         reserved = conn.execute(
             text("SELECT reserved_requests, reserved_tokens FROM gateway_tokens WHERE id=:i"),
@@ -478,7 +509,9 @@ def test_finding7_unlimited_tokens_keep_no_negative_reservations(fresh: LiveGate
     assert tuple(reserved) == (0, 0)
     fresh.tokens.update(token_id, limits={"max_requests": 4})
     statuses = [
-        httpx.post(f"{fresh.base_url}/chat/completions", json=CHAT, headers=_auth(fresh.black), timeout=60).status_code
+        httpx.post(
+            f"{fresh.base_url}/chat/completions", json=CHAT, headers=_auth(fresh.black), timeout=60
+        ).status_code
         for _ in range(3)
     ]
     assert statuses == [200, 429, 429]
@@ -495,9 +528,18 @@ def test_finding7_fine_tuning_jobs_are_scoped_to_the_token_models(fresh: LiveGat
     with Session(fresh.tokens.engine) as session, session.begin():
         session.add(
             JobRow(
-                id="ftjob-x", engagement="eng-white", token_id="t", model="tiny", adapter="a",
-                status="succeeded", created_at=now, updated_at=now,
-                hyperparameters={}, n_examples=1, losses=[], error=None,
+                id="ftjob-x",
+                engagement="eng-white",
+                token_id="t",
+                model="tiny",
+                adapter="a",
+                status="succeeded",
+                created_at=now,
+                updated_at=now,
+                hyperparameters={},
+                n_examples=1,
+                losses=[],
+                error=None,
             )
         )
     other = fresh.tokens.issue(tier=Tier.WHITE, engagement="eng-white", models=["other-model"])[1]

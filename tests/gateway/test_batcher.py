@@ -14,6 +14,7 @@ def fake_engine(delay: float, log: list[list[int]]) -> Callable[..., list[Genera
         requests: Sequence[GenerationRequest],
         on_done: Callable[[int, GenerationResult], None],
         admit: object = None,
+        on_fail: object = None,
     ) -> list[GenerationResult]:
         log.append([len(r.prompt_ids) for r in requests])
         results = []

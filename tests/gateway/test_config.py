@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from assay._util.errors import UsageError
-from assay.gateway import GatewayConfig, RequestLog, TokenStore, build_gateway
+from assay.attest import load_or_create_key
+from assay.gateway import GatewayConfig, RequestLog, Tier, TokenStore, build_gateway
 
 
 def test_defaults_serve_smollm2_on_loopback() -> None:
@@ -77,22 +78,31 @@ def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 def test_log_verify_and_export_commands(tmp_path: Path, assay_home: Path) -> None:
     db = tmp_path / "gw.sqlite"
     store = TokenStore.at_path(db)
-    log = RequestLog(store.engine)
+    log = RequestLog(store.engine, load_or_create_key("gateway"))
     for i in range(3):
-        log.append(
+        engagement = "acme" if i < 2 else "other"
+        index = log.begin(
             token_id="t1",
-            engagement="acme" if i < 2 else "other",
+            engagement=engagement,
+            tier="grey",
+            method="POST",
             route="/v1/completions",
             model="m",
-            tier="grey",
+            commitment="sha256:" + "a" * 64,
+            commitment_over="jcs",
+        )
+        log.complete(
+            index,
+            engagement=engagement,
             status=200,
             prompt_tokens=10 + i,
             completion_tokens=1,
             floats=21,
-            commitment="sha256:" + "a" * 64,
         )
-    ok = run("gateway", "log", "verify", "--db", str(db), home=assay_home)
-    assert ok.returncode == 0 and "3 entries" in ok.stdout
+    receipts = tmp_path / "receipts.jsonl"
+    receipts.write_text(json.dumps(log.receipt([0, 1])) + "\n")
+    ok = run("gateway", "log", "verify", "--db", str(db), "-r", str(receipts), home=assay_home)
+    assert ok.returncode == 0 and "6 entries" in ok.stdout and "1 receipts hold" in ok.stdout
 
     out = tmp_path / "export.json"
     exported = run(
@@ -109,7 +119,7 @@ def test_log_verify_and_export_commands(tmp_path: Path, assay_home: Path) -> Non
     )
     assert exported.returncode == 0, exported.stderr
     envelope = json.loads(out.read_text())
-    from assay.attest import key_id, load_public_key, verify_envelope
+    from assay.attest import key_id, load_public_key, verify_checkpoint, verify_envelope
 
     public = load_public_key(assay_home / "keys" / "gateway.pub")
     payload, _ = verify_envelope(envelope, {key_id(public): public})
@@ -121,13 +131,62 @@ def test_log_verify_and_export_commands(tmp_path: Path, assay_home: Path) -> Non
         "floats": 42,
         "errors": 0,
     }
-    assert data["chain"]["ok"] and data["chain"]["entries"] == 3 and len(data["entries"]) == 2
+    assert data["chain"]["ok"] and data["chain"]["entries"] == 6 and len(data["entries"]) == 2
+    checkpoint, _ = verify_checkpoint(data["chain"]["checkpoint"], [public])
+    assert checkpoint.tree_size == 6
 
     with store.engine.begin() as connection:
-        connection.execute(text("update request_log set floats = 0 where seq = 2"))
+        connection.execute(text("drop trigger tlog_leaves_no_update"))
+        connection.execute(text("update tlog_leaves set data = x'7b7d' where idx = 2"))
     broken = run("gateway", "log", "verify", "--db", str(db), home=assay_home)
     assert broken.returncode == 1 and "entry 2" in broken.stderr
     refused = run(
         "gateway", "log", "export", "--engagement", "acme", "--db", str(db), home=assay_home
     )
-    assert refused.returncode == 1 and "broken" in refused.stderr
+    assert refused.returncode == 1 and "damaged" in refused.stderr
+
+
+def test_log_verify_on_a_fresh_home_says_there_is_no_log(tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    result = run("gateway", "log", "verify", home=home)
+    assert result.returncode != 0
+    assert (
+        "no gateway request log" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    )
+    assert not (home / "gateway" / "gateway.sqlite").exists()
+
+
+def test_token_update_changes_limits_from_the_next_request(
+    tmp_path: Path, assay_home: Path
+) -> None:
+    db = tmp_path / "gw.sqlite"
+    store = TokenStore.at_path(db)
+    info, _ = store.issue(tier=Tier.GREY, engagement="acme", max_floats=10)
+    result = run(
+        "gateway",
+        "token",
+        "update",
+        info.id,
+        "--max-floats",
+        "none",
+        "--rate",
+        "5",
+        "--db",
+        str(db),
+        home=assay_home,
+    )
+    assert result.returncode == 0, result.stderr
+    updated = store.get(info.id)
+    assert updated.max_floats is None and updated.rate_per_minute == 5
+    bad = run(
+        "gateway",
+        "token",
+        "update",
+        info.id,
+        "--max-floats",
+        "-3",
+        "--db",
+        str(db),
+        home=assay_home,
+    )
+    assert bad.returncode == 2

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from assay.attest import load_or_create_key
 from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
 from assay.gateway.backends import UpstreamBackend
 from tests.conftest import LiveGateway
@@ -49,11 +50,17 @@ def test_upstream_serves_chat_and_logprobs_with_the_developer_key(
     usage = tokens.usage(info.id)
     assert usage.requests == 1 and usage.floats == via_front.usage.completion_tokens * 3
     # upstream saw the developer's engagement, never the tester's token
-    upstream_entries = list(RequestLog(gateway.tokens.engine).entries("developer-upstream"))
+    upstream_entries = list(
+        RequestLog(gateway.tokens.engine, load_or_create_key("gateway")).entries(
+            "developer-upstream"
+        )
+    )
     assert upstream_entries and all(
         e.token_id == gateway.tokens.verify(developer_key).id for e in upstream_entries
     )
-    assert not list(RequestLog(gateway.tokens.engine).entries("tester-lab"))
+    assert not list(
+        RequestLog(gateway.tokens.engine, load_or_create_key("gateway")).entries("tester-lab")
+    )
 
 
 def test_upstream_refuses_white_box(front: tuple[str, TokenStore, str]) -> None:

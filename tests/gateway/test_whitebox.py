@@ -40,7 +40,8 @@ def test_hook_points_describe_the_model(gateway: LiveGateway) -> None:
         headers={"Authorization": f"Bearer {gateway.white}"},
     ).json()
     assert body["num_layers"] == 2 and body["hidden_size"] == 32
-    assert "layers.1.residual_post" in body["hook_points"] and len(body["hook_points"]) == 2 + 4 * 2
+    # embed, layers.0.residual_pre/attn_out/mlp_out and final_norm are parameter lookups
+    assert "layers.1.residual_post" in body["hook_points"] and len(body["hook_points"]) == 4 * 2 - 3
 
 
 def test_activations_equal_hidden_states_and_are_metered(gateway: LiveGateway) -> None:

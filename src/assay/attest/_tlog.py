@@ -37,6 +37,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
     text,
 )
@@ -286,7 +287,7 @@ class TransparencyLog:
             return str(row[0])
         try:
             with engine_lock(self.engine), self.engine.begin() as conn:
-                conn.execute(LogRow.__table__.insert().values(name=self.name, origin=origin))
+                conn.execute(insert(LogRow).values(name=self.name, origin=origin))
         except IntegrityError:  # created meanwhile by another process: take its origin
             pass
         with engine_lock(self.engine), self.engine.connect() as conn:
@@ -416,9 +417,9 @@ class TransparencyLog:
                 fresh[(level, index)] = h
                 nodes.append({"log": self.name, "level": level, "idx": index, "hash": h})
             size += 1
-        conn.execute(LeafRow.__table__.insert(), leaves)
+        conn.execute(insert(LeafRow), leaves)
         if nodes:
-            conn.execute(NodeRow.__table__.insert(), nodes)
+            conn.execute(insert(NodeRow), nodes)
         return first
 
     # ---- proofs ----------------------------------------------------------------------

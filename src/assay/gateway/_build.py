@@ -77,8 +77,8 @@ def build_gateway(config: GatewayConfig, *, show_progress: bool = True) -> Gatew
         metrics_token=metrics_token,
         metrics_loopback=config.metrics.allow_loopback,
     )
-    key = load_or_create_key(config.signing.key)
-    log = RequestLog(tokens.engine, key, origin=config.signing.log_origin)
+    signing_key = load_or_create_key(config.signing.key)
+    log = RequestLog(tokens.engine, signing_key, origin=config.signing.log_origin)
     return Gateway(
         app=create_app(backend, tokens, log=log, settings=settings),
         backend=backend,

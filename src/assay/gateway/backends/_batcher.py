@@ -55,6 +55,9 @@ class BatchStats:
     sizes: list[int] = field(default_factory=list)  # the last 1024 batch sizes
 
 
+_Future = asyncio.Future[GenerationResult]
+
+
 @dataclass
 class _Queued:
     request: GenerationRequest
@@ -164,14 +167,22 @@ class MicroBatcher:
                 if queued.future.done():
                     continue
                 self.stats.retried_alone += 1
+                future = queued.future
+
+                def alone_done(_i: int, result: GenerationResult, f: _Future = future) -> None:
+                    loop.call_soon_threadsafe(_resolve, f, result)
+
+                def alone_fail(_i: int, exc: BaseException, f: _Future = future) -> None:
+                    loop.call_soon_threadsafe(_fail, f, exc)
+
                 try:
                     await loop.run_in_executor(
                         self._executor,
                         self._run_batch,
                         [queued.request],
-                        lambda _i, r, q=queued: loop.call_soon_threadsafe(_resolve, q.future, r),
+                        alone_done,
                         None,
-                        lambda _i, e, q=queued: loop.call_soon_threadsafe(_fail, q.future, e),
+                        alone_fail,
                     )
                 except Exception as exc:
                     loop.call_soon_threadsafe(_fail, queued.future, exc)
@@ -191,12 +202,28 @@ class MicroBatcher:
             return self._take(self.max_batch_size, lambda _r: True)
 
     def _take(self, room: int, can_join: Callable[[GenerationRequest], bool]) -> list[_Queued]:
-        """Round-robin over engagements (oldest waiting first), each in arrival order,
-        within ``room`` rows and the token budget. Caller holds the lock."""
-        turns: dict[str, deque[_Queued]] = {}
+        """Round-robin over engagements (oldest waiting first), within ``room`` rows and
+        the token budget. Each engagement's oldest row goes first, then its rows closest
+        in length to the oldest row of all (less padding). Caller holds the lock."""
+        lines: dict[str, list[_Queued]] = {}
         for queued in self._queue:
             if not queued.future.cancelled():  # cancelled: the client went away
-                turns.setdefault(queued.engagement, deque()).append(queued)
+                lines.setdefault(queued.engagement, []).append(queued)
+        if not lines:
+            return []
+        anchor = len(next(iter(lines.values()))[0].request.prompt_ids)
+        turns = {
+            engagement: deque(
+                [
+                    line[0],
+                    *sorted(
+                        line[1 : 4 * room + 1],
+                        key=lambda q: abs(len(q.request.prompt_ids) - anchor),
+                    ),
+                ]
+            )
+            for engagement, line in lines.items()
+        }
         taken: list[_Queued] = []
         tokens = 0
         while len(taken) < room and turns:
