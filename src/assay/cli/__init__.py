@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -30,6 +31,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain Click help: Rich markup would swallow text in square brackets ("[storage]")
+    # and its option panels cut long lines at 80 columns.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -78,7 +82,7 @@ def main() -> None:
     """Entry point of the ``assay`` console script."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = app(standalone_mode=False)
+        result = command().main(standalone_mode=False)
     except AssayError as exc:
         _fail(_escape(exc.one_line()), exc.exit_code)
     except typer.Exit as exc:
@@ -87,6 +91,10 @@ def main() -> None:
         _fail("interrupted", 130)
     except typer.TyperException as exc:  # bad options and arguments (exit 2)
         ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # `assay` or a command group alone asks for its help: not an error
+            typer.echo(ctx.get_help())
+            sys.exit(0)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _fail(_escape(message) + hint, int(getattr(exc, "exit_code", 2)))
@@ -103,10 +111,33 @@ def main() -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
+def command() -> Any:
+    """The Click command tree of :data:`app`, with every command's one-line summary in
+    full: Click would cut it to the terminal's width with "..." in ``--help`` listings."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+
+    def complete(cmd: Any) -> None:
+        if not cmd.short_help and cmd.help:
+            cmd.short_help = _first_sentence(cmd.help)
+        for child in getattr(cmd, "commands", {}).values():
+            complete(child)
+
+    complete(root)
+    return root
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = " ".join(text.split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end == -1 else paragraph[: end + 1]
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
