@@ -68,9 +68,24 @@ app.add_typer(plan_app, name="plan")
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+INTERRUPTED = 130
+
+
 def _fail(message: str, code: int) -> None:
     _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    if code == INTERRUPTED:
+        _exit_now(code)
     sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for worker threads. After Ctrl-C the model thread may still
+    be generating replies nobody will read (a continuous batch keeps admitting queued
+    requests), and a normal exit joins it: a core stayed busy for a minute or more.
+    Every scored sample is already committed, so nothing is lost."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _terminate(_signum: int, _frame: object) -> None:
@@ -88,7 +103,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        _fail("interrupted", 130)
+        _fail("interrupted", INTERRUPTED)
     except typer.TyperException as exc:  # bad options and arguments (exit 2)
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
@@ -99,7 +114,7 @@ def main() -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _fail(_escape(message) + hint, int(getattr(exc, "exit_code", 2)))
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("interrupted", INTERRUPTED)
     except Exception as exc:
         if os.environ.get("ASSAY_DEBUG"):
             raise
@@ -129,7 +144,7 @@ def command() -> Any:
 
 
 def _first_sentence(text: str) -> str:
-    paragraph = " ".join(text.split("\n\n")[0].split())
+    paragraph = " ".join(text.split("\n\n", maxsplit=1)[0].split())
     end = paragraph.find(". ")
     return paragraph if end == -1 else paragraph[: end + 1]
 

@@ -69,7 +69,7 @@ def serve(
 ) -> None:
     """Serve a model behind OpenAI-compatible and white-box routes, tier-scoped tokens,
     quotas and a hash-chained request log."""
-    from assay.gateway import build_gateway, serve_forever
+    from assay.gateway import bind_port, build_gateway, serve_forever
     from assay.gateway._config import ModelConfig
 
     settings = GatewayConfig.load(config)
@@ -93,6 +93,7 @@ def serve(
     settings = settings.model_copy(
         update={"server": server, "batching": batching, "storage": storage}
     )
+    sock = bind_port(server.host, server.port)  # a port in use fails here, before loading
     gateway = build_gateway(settings)
     console = Console(stderr=True)
     scheme = "https" if server.tls_certfile else "http"
@@ -108,6 +109,7 @@ def serve(
         log_level=server.log_level,
         tls_certfile=server.tls_certfile,
         tls_keyfile=server.tls_keyfile,
+        sock=sock,
     )
 
 

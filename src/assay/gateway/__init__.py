@@ -6,7 +6,7 @@ from assay.gateway._config import GatewayConfig
 from assay.gateway._errors import GatewayError
 from assay.gateway._log import ChainCheck, LogEntry, RequestLog, commitment
 from assay.gateway._metering import Meter
-from assay.gateway._server import BackgroundServer, serve_forever
+from assay.gateway._server import BackgroundServer, bind_port, serve_forever
 from assay.gateway._tiers import Tier
 from assay.gateway._tokens import (
     ALL_MODELS,
@@ -38,5 +38,6 @@ __all__ = [
     "build_gateway",
     "commitment",
     "create_app",
+    "bind_port",
     "serve_forever",
 ]

@@ -30,7 +30,7 @@ def print_summary(report: Report, console: Console) -> None:
 
     Fits 80 columns without cutting a suite id or a finding: the result column wraps
     instead, and how each n was counted follows the table."""
-    console.print(_results_table(report))
+    console.print(_results_table(report, narrow=console.width < 120))
     for s in report.suites:
         counts = suite_counts(report, s)
         if counts.short != str(counts.planned) or counts.unit != "items":
@@ -67,7 +67,7 @@ def print_summary(report: Report, console: Console) -> None:
     )
 
 
-def _results_table(report: Report) -> Table:
+def _results_table(report: Report, *, narrow: bool) -> Table:
     table = Table(
         title=f"assay audit of {report.target.model} ({report.tier} tier)",
         title_justify="left",
@@ -76,14 +76,14 @@ def _results_table(report: Report) -> Table:
     )
     ids = [s.id for s in report.suites] or ["suite"]
     findings = [s.decision.outcome.replace("_", " ") for s in report.suites] or ["finding"]
-    # ids and findings are never cut; a finding may wrap between its words
-    table.add_column("suite", min_width=max(map(len, ids)), overflow="fold")
+    # Fixed widths for ids and findings: Rich squeezes (and then cuts) only the other
+    # columns. A finding wraps between its words; a long group label folds.
+    table.add_column("suite", width=max(map(len, ids)), overflow="fold")
     table.add_column("n", justify="right", overflow="fold")
     table.add_column("result (95% CI)", overflow="fold")
     table.add_column("threshold", justify="right", overflow="fold")
-    table.add_column(
-        "finding", min_width=max(len(w) for f in findings for w in f.split()), overflow="fold"
-    )
+    longest = max(len(w) for f in findings for w in f.split())
+    table.add_column("finding", width=longest if narrow else max(map(len, findings)))
     for s in report.suites:
         m = s.metrics[0]
         threshold = (
