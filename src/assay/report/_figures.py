@@ -77,8 +77,9 @@ def results_figure(report: Report) -> str:
             layout="constrained",
         )
         handles: dict[str, object] = {}
+        placed = []
         for index, (ax, suite, title) in enumerate(zip(axes[:, 0], suites, titles, strict=True)):
-            _draw_panel(ax, suite, title, handles)
+            placed.append((_draw_panel(ax, suite, title, handles), _panel_title(suite)))
             ax.patch.set_gid(f"plot-area-{index}")
         axes[-1, 0].set_xlabel("estimate with 95% confidence interval", fontsize=FONT)
         if handles:
@@ -91,9 +92,37 @@ def results_figure(report: Report) -> str:
                 fontsize=FONT,
             )
             legend.set_gid("legend")
+        _fit_titles(fig, placed)
         svg = _to_svg(fig)
         plt.close(fig)
     return svg
+
+
+def _fit_titles(fig: Any, titles: list[tuple[Any, str]]) -> None:
+    """Re-wrap each left-aligned title until it ends inside the figure: it starts at
+    its panel's left edge, right of the tick labels, which only the layout knows."""
+    for _ in range(6):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        right = fig.bbox.x1 - 4
+        changed = False
+        for text, raw in titles:
+            box = text.get_window_extent(renderer)
+            if box.x1 > right:
+                width_in = (right - box.x0) / fig.dpi
+                chars = max(
+                    12,
+                    int(
+                        max(len(line) for line in text.get_text().split("\n"))
+                        * (right - box.x0)
+                        / box.width
+                    )
+                    - 1,
+                )
+                text.set_text("\n".join(textwrap.wrap(raw, chars)) if width_in > 0 else raw)
+                changed = True
+        if not changed:
+            return
 
 
 _MAX_ROWS = 24  # longer breakdowns (e.g. per decision) are in the tables only
@@ -105,7 +134,9 @@ def _panel_title(suite: SuiteResult) -> str:
     return f"{suite.title}: {metric.name.replace('_', ' ')}{unit}"
 
 
-def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, object]) -> None:
+def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, object]) -> Any:
+    from matplotlib.ticker import MaxNLocator
+
     rows = _suite_rows(suite)
     if len(rows) > _MAX_ROWS:
         rows = rows[:1]
@@ -126,8 +157,9 @@ def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, obje
         ax.set_xlim(0, 1)
     else:
         ax.axvline(0.0, color="#999999", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # long labels like "−0.050" crowd
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_title(title, fontsize=FONT + 1, loc="left")
+    placed = ax.set_title(title, fontsize=FONT + 1, loc="left")
     threshold = suite.decision.threshold
     if threshold is not None:
         line = ax.axvline(threshold, color="#b03a2e", linestyle="--", linewidth=1.2)
@@ -138,6 +170,7 @@ def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, obje
     ax.tick_params(axis="x", labelsize=FONT)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    return placed
 
 
 def _to_svg(fig: Any) -> str:
