@@ -35,9 +35,9 @@ __all__ = [
     "TokenRejected",
     "TokenStore",
     "Usage",
+    "bind_port",
     "build_gateway",
     "commitment",
     "create_app",
-    "bind_port",
     "serve_forever",
 ]
