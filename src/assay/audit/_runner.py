@@ -150,8 +150,8 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     started = datetime.now(UTC)
     notes: list[str] = []
 
-    def say(phase: str) -> None:
-        if config.show_progress:
+    def say(phase: str) -> None:  # for a person watching; logs keep errors to one line
+        if config.show_progress and console.is_terminal:
             console.print(f"[dim]{phase}[/]", highlight=False)
 
     try:

@@ -75,7 +75,7 @@ def audit_command(
     """Run an audit plan against a target and write report.json, report.html,
     attestation.json, samples.jsonl and the Inspect logs into --out."""
     console = Console(stderr=True)
-    if not quiet:  # importing Inspect and torch takes seconds: say so at once
+    if not quiet and console.is_terminal:  # importing Inspect and torch takes seconds: say so
         console.print("[dim]starting: loading the evaluation libraries[/]", highlight=False)
     from assay.audit import AuditConfig, run_audit
 
