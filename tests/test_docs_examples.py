@@ -108,14 +108,14 @@ set -e -o pipefail
 trap 'echo "__DOCS_FAILED_AT__ $LINENO" >&2' ERR
 assay() {
   case "$1" in
-    audit) command assay "$@" --limit 2 ;;
+    audit) command assay "$@" --limit 1 ;;
     gateway)
       if [ "$2" = serve ]; then _docs_serve "$@"; else command assay "$@"; fi ;;
     *) command assay "$@" ;;
   esac
 }
 inspect() {
-  if [ "$1" = eval ]; then command inspect "$@" --limit 2; else command inspect "$@"; fi
+  if [ "$1" = eval ]; then command inspect "$@" --limit 1; else command inspect "$@"; fi
 }
 _docs_serve() {
   local port=8000 previous=""

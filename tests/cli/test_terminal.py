@@ -184,14 +184,28 @@ BUSY_MODEL_THREAD = textwrap.dedent(
 )
 
 
-def test_interrupted_audit_does_not_wait_for_the_model_thread() -> None:
+@pytest.mark.parametrize("stderr_closed", [False, True], ids=["stderr", "stderr-closed"])
+def test_interrupted_audit_does_not_wait_for_the_model_thread(stderr_closed: bool) -> None:
     """After Ctrl-C the process kept a core busy for ~45 s: the normal interpreter exit
-    joins the model thread, which was still generating replies nobody would read."""
+    joins the model thread, which was still generating replies nobody would read. Also
+    when stderr is a pipe whose reader is gone (``assay audit 2>&1 | tee`` after Ctrl-C):
+    the error message then fails to print, and that must not lead to a normal exit."""
     start = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-c", BUSY_MODEL_THREAD], capture_output=True, text=True, timeout=120
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUSY_MODEL_THREAD],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    assert process.stderr is not None
+    if stderr_closed:
+        process.stderr.close()
+        stderr = ""
+    else:
+        stderr = process.stderr.read()
+    code = process.wait(timeout=120)
     elapsed = time.monotonic() - start
-    assert result.returncode == 130, result.stderr
-    assert result.stderr.strip() == "error: interrupted"
+    assert code == 130, stderr
+    if not stderr_closed:
+        assert stderr.strip() == "error: interrupted"
     assert elapsed < 40, f"exit took {elapsed:.0f} s: it waited for the model thread"

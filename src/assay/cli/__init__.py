@@ -6,6 +6,7 @@ Exit codes: 0 success (an audit that ran to the end, whatever its verdict),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -72,9 +73,11 @@ INTERRUPTED = 130
 
 
 def _fail(message: str, code: int) -> None:
-    _stderr.print(f"[bold red]error:[/] {message}", markup=True)
-    if code == INTERRUPTED:
-        _exit_now(code)
+    try:
+        _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    finally:  # even when stderr is gone (a closed pipe after Ctrl-C)
+        if code == INTERRUPTED:
+            _exit_now(code)
     sys.exit(code)
 
 
@@ -83,8 +86,9 @@ def _exit_now(code: int) -> None:
     be generating replies nobody will read (a continuous batch keeps admitting queued
     requests), and a normal exit joins it: a core stayed busy for a minute or more.
     Every scored sample is already committed, so nothing is lost."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
     os._exit(code)
 
 
@@ -97,10 +101,12 @@ def main() -> None:
     """Entry point of the ``assay`` console script."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = command().main(standalone_mode=False)
+        result = command().main(prog_name="assay", standalone_mode=False)
     except AssayError as exc:
         _fail(_escape(exc.one_line()), exc.exit_code)
     except typer.Exit as exc:
+        if exc.exit_code == INTERRUPTED:
+            _fail("interrupted", INTERRUPTED)
         sys.exit(exc.exit_code)
     except typer.Abort:
         _fail("interrupted", INTERRUPTED)
@@ -123,6 +129,8 @@ def main() -> None:
             f"unexpected {type(exc).__name__}: {_escape(first)} (set ASSAY_DEBUG=1 for a traceback)",
             1,
         )
+    if result == INTERRUPTED:  # Typer returns Ctrl-C as exit code 130, silently
+        _fail("interrupted", INTERRUPTED)
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -97,7 +97,8 @@ def serve(
     gateway = build_gateway(settings)
     console = Console(stderr=True)
     scheme = "https" if server.tls_certfile else "http"
-    console.print(f"serving {gateway.description} on {scheme}://{server.host}:{server.port}/v1")
+    port_bound = sock.getsockname()[1]
+    console.print(f"serving {gateway.description} on {scheme}://{server.host}:{port_bound}/v1")
     if not gateway.tokens.list():
         console.print(
             "[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`"

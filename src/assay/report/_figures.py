@@ -17,7 +17,7 @@ FIGURE_MIN_PX = 480
 FONT = 9.0
 # real SVG text in matplotlib's own font (DejaVu Sans, as browsers have it), so text
 # measured at drawing time is the text the browser shows
-_RC = {
+_RC: Any = {  # matplotlib types rc keys as literals; these are checked by use
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
@@ -76,7 +76,7 @@ def results_figure(report: Report) -> str:
             squeeze=False,
             layout="constrained",
         )
-        handles: dict[str, object] = {}
+        handles: dict[str, Any] = {}
         placed = []
         for index, (ax, suite, title) in enumerate(zip(axes[:, 0], suites, titles, strict=True)):
             placed.append((_draw_panel(ax, suite, title, handles), _panel_title(suite)))
@@ -134,7 +134,7 @@ def _panel_title(suite: SuiteResult) -> str:
     return f"{suite.title}: {metric.name.replace('_', ' ')}{unit}"
 
 
-def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, object]) -> Any:
+def _draw_panel(ax: Any, suite: SuiteResult, title: str, handles: dict[str, Any]) -> Any:
     from matplotlib.ticker import MaxNLocator
 
     rows = _suite_rows(suite)
@@ -202,7 +202,7 @@ def technique_figure(result: TechniqueResult) -> str:
             squeeze=False,
             layout="constrained",
         )
-        handles: dict[str, object] = {}
+        handles: dict[str, Any] = {}
         for index, ax in enumerate(axes.flat):
             if index >= len(curves):
                 ax.set_visible(False)
