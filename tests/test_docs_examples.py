@@ -12,8 +12,10 @@ How the examples run (keep the Markdown readable; this is the whole convention):
   reason, and the count is capped below); ``<!-- docs-test: in-repo -->`` runs it in
   the repository root (read-only commands); ``<!-- docs-test: gateway -->`` starts a
   gateway serving the embedded model first (see placeholders).
-- Adjustments for speed: ``assay audit`` gets ``--limit 2`` and ``inspect eval``
-  ``--limit 2`` (the last ``--limit`` wins); ``assay gateway serve`` starts in the
+- Adjustments for speed: ``assay audit`` gets ``--limit 1`` and, unless it names its
+  suites, ``--suite hazard_knowledge --suite misuse_refusal`` (one scored by logprobs,
+  one by generation and a judge); ``inspect eval`` gets ``--limit 1`` (the last
+  ``--limit`` wins); ``assay gateway serve`` starts in the
   background and the block goes on once its port answers (servers stop at the end).
 - Placeholders: ports 8000 and 8001 stand for free ports; ``/path/to/model`` for the
   embedded model's folder; ``https://gw.lab.example`` for the gateway a ``gateway``
@@ -108,7 +110,11 @@ set -e -o pipefail
 trap 'echo "__DOCS_FAILED_AT__ $LINENO" >&2' ERR
 assay() {
   case "$1" in
-    audit) command assay "$@" --limit 1 ;;
+    audit)
+      case " $* " in
+        *" --suite "*|*" -s "*) command assay "$@" --limit 1 ;;
+        *) command assay "$@" --limit 1 --suite hazard_knowledge --suite misuse_refusal ;;
+      esac ;;
     gateway)
       if [ "$2" = serve ]; then _docs_serve "$@"; else command assay "$@"; fi ;;
     *) command assay "$@" ;;
