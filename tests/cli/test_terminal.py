@@ -52,13 +52,16 @@ def test_help_fits_80_columns_and_cuts_nothing(
     args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = _help(args, monkeypatch, capsys)
-    for line in text.splitlines():
-        assert len(line) <= COLUMNS, line
-        if not line.startswith("Usage:"):
-            assert not _CUT.search(line), f"cut: {line!r}"
     cmd = command()
     for name in args:
         cmd = cmd.commands[name]
+    # an author's own "..." (e.g. "The full items file ...") is not a cut
+    own = [getattr(p, "help", None) or "" for p in cmd.params]
+    written = tuple(h[-12:] for h in own if h.endswith("..."))
+    for line in text.splitlines():
+        assert len(line) <= COLUMNS, line
+        if not line.startswith("Usage:") and not line.endswith(written or ("\0",)):
+            assert not _CUT.search(line), f"cut: {line!r}"
     for param in cmd.params:
         for option in param.opts:
             assert option in text, f"{option} missing from the help of {' '.join(args)}"
