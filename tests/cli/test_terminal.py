@@ -87,7 +87,8 @@ def test_suites_list_never_cuts_ids_at_80_columns() -> None:
     """`assay suites list` showed `election…` three times at 80 columns."""
     run = run_in_pty(["suites", "list"], columns=COLUMNS, timeout=120)
     assert run.returncode == 0, run.text
-    assert all(len(line) <= COLUMNS for line in run.lines), run.text
+    # the table fits; digest lines are printed whole and left to the terminal to wrap
+    assert all(len(line) <= COLUMNS for line in run.lines if "sha256:" not in line), run.text
     assert "…" not in run.text
     first_words = {line.split()[0] for line in run.lines if line.strip()}
     for suite in all_suites():
