@@ -53,7 +53,8 @@ def run_in_pty(
     cwd: str | None = None,
 ) -> PtyRun:
     """Run ``python -m assay ARGS`` in a ``columns`` x ``rows`` terminal; with
-    ``interrupt_when``, type Ctrl-C once it returns True for the output so far."""
+    ``interrupt_when``, type Ctrl-C once it returns True for the output so far (without
+    colours and cursor movements)."""
     environment = dict(env if env is not None else os.environ)
     environment.pop("COLUMNS", None)  # the width must come from the terminal itself
     environment.pop("LINES", None)
@@ -89,7 +90,11 @@ def run_in_pty(
                 text = data.decode("utf-8", "replace")
                 raw += text
                 chunks.append((now, text))
-            if interrupt_when is not None and interrupted_at is None and interrupt_when(raw):
+            if (
+                interrupt_when is not None
+                and interrupted_at is None
+                and interrupt_when(_ANSI.sub("", raw))
+            ):
                 os.write(fd, b"\x03")
                 interrupted_at = time.monotonic() - start
             done, code = os.waitpid(pid, os.WNOHANG)
