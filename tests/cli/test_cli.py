@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,32 +75,89 @@ def test_token_issue_prints_the_secret_alone_on_the_last_line(assay_home: Path) 
     assert "revoked" in run("gateway", "token", "list").stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "fragment"),
-    [
-        (["audit", "--target", "nonsense"], 2, "no scheme"),
-        (["audit", "--target", "ftp:thing"], 2, "unknown target scheme"),
-        (["audit", "--target", "builtin:gpt5"], 2, "unknown built-in model"),
-        (["audit", "--target", "openai:localhost"], 2, "http(s) URL"),
-        (["audit", "--plan", "nope"], 2, "unknown plan"),
-        (["audit", "--suite", "nope"], 2, "unknown suite"),
-        (["audit", "--tier", "purple"], 2, "purple"),
-        (["audit", "--target", "openai:http://127.0.0.1:9/v1"], 1, "cannot reach"),
-        (
-            ["gateway", "token", "issue", "--engagement", "e", "--expires-in", "soon"],
-            2,
-            "invalid duration",
-        ),
-        (["gateway", "token", "revoke", "nope"], 2, "no token"),
-        (["verify", "missing.json"], 2, "no such file"),
-    ],
-)
-def test_errors_are_one_line_with_exit_codes(args: list[str], code: int, fragment: str) -> None:
-    result = run(*args)
+# Every error path a user reported or the CLI documents: exit code and the words that
+# say what is wrong. {tmp}, {empty}, {notpem} and {busy_port} are filled in per test.
+ERRORS = [
+    (["audit", "--target", "nonsense"], 2, "no scheme"),
+    (["audit", "--target", "ftp:thing"], 2, "unknown target scheme"),
+    (["audit", "--target", "bogus:x"], 2, "unknown target scheme"),
+    (["audit", "--target", "builtin:gpt5"], 2, "unknown built-in model"),
+    (["audit", "--target", "openai:localhost"], 2, "http(s) URL"),
+    (["audit", "--target", "hf:/nonexistent"], 2, "no model folder at /nonexistent"),
+    (["audit", "--target", "hf:{empty}"], 2, "is not a model folder: it has no config.json"),
+    (["audit", "--plan", "nope"], 2, "unknown plan"),
+    (["audit", "--suite", "nope"], 2, "unknown suite"),
+    (["audit", "--tier", "purple"], 2, "purple"),
+    (["audit", "--limit", "0"], 2, "--limit"),
+    (["audit", "--target", "openai:http://127.0.0.1:9/v1"], 1, "cannot reach"),
+    (["gateway", "token", "issue", "--engagement", "e", "--expires-in", "soon"], 2, "invalid duration"),
+    (["gateway", "token", "revoke", "nope"], 2, "no token"),
+    (["gateway", "serve", "--target", "builtin:smollm2", "--port", "{busy_port}"], 2, "cannot listen on 127.0.0.1:{busy_port}"),
+    (["verify", "missing.json"], 2, "no such file"),
+    (["verify", "{notpem}", "--key", "{notpem}"], 2, "is not a PEM public key"),
+    (["rerun", "{notpem}", "--key", "{notpem}"], 2, "is not a PEM public key"),
+    (["plan", "validate", "missing.yaml"], 2, "no such file"),
+    (["nonsense-command"], 2, "No such command"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), ERRORS, ids=lambda v: str(v)[:60])
+def test_errors_are_one_line_with_exit_codes(
+    args: list[str], code: int, fragment: str, tmp_path: Path, busy_port: int
+) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notpem.pem").write_text("not a key\n")
+    fill = {"tmp": str(tmp_path), "empty": str(tmp_path / "empty"),
+            "notpem": str(tmp_path / "notpem.pem"), "busy_port": str(busy_port)}  # fmt: skip
+    result = run(*[a.format(**fill) for a in args])
     assert result.returncode == code, (result.stdout, result.stderr)
-    assert fragment in result.stderr
+    assert fragment.format(**fill) in result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().startswith("error:")
+    assert result.stderr.startswith("error:")
+    assert result.stderr.strip().count("\n") == 0, "one line"
+    # nothing was announced before the error (e.g. "serving ..." on a port in use)
+    assert "serving" not in result.stdout + result.stderr
+
+
+def test_bare_assay_prints_its_help() -> None:
+    """`assay` alone printed "error:  (see 'assay --help')"."""
+    result = run()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: assay [OPTIONS] COMMAND")
+    assert "audit" in result.stdout and result.stderr == ""
+    group = run("gateway")
+    assert group.returncode == 0 and group.stdout.startswith("Usage: assay gateway")
+
+
+def test_another_audits_folder_is_refused_before_the_model_loads(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A configuration mismatch used to be reported only after the model had loaded
+    (~20 s for SmolLM2): here the second target cannot even be loaded, so only a check
+    made before loading can answer with the mismatch."""
+    out = tmp_path / "audit"
+    first = run("audit", "--target", f"hf:{tiny_model_dir}", "--suite", "hazard_knowledge",
+                "--limit", "2", "--out", str(out), "--quiet")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    other = tmp_path / "other-model"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    second = run("audit", "--target", f"hf:{other}", "--suite", "hazard_knowledge",
+                 "--limit", "2", "--out", str(out), "--quiet")  # fmt: skip
+    assert second.returncode == 2, second.stderr
+    assert "holds an audit with a different configuration (target:" in second.stderr
+    assert "--fresh" in second.stderr
+    seed = run("audit", "--target", f"hf:{tiny_model_dir}", "--suite", "hazard_knowledge",
+               "--limit", "2", "--out", str(out), "--quiet", "--seed", "7")  # fmt: skip
+    assert seed.returncode == 2 and "(seed: 0 there, 7 now)" in seed.stderr
 
 
 def test_verify_end_to_end(tiny_model_dir: Path, tmp_path: Path, assay_home: Path) -> None:

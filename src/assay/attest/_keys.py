@@ -143,8 +143,13 @@ def load_key(path: Path, *, name: str | None = None) -> SigningKey:
 def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         public = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read public key {path}: {type(exc).__name__}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read public key {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise UsageError(
+            f"{path} is not a PEM public key (expected a '-----BEGIN PUBLIC KEY-----' block)",
+            hint="export one with `assay keys export NAME -o FILE`",
+        ) from None
     if not isinstance(public, Ed25519PublicKey):
         raise UsageError(f"{path} is not an Ed25519 public key")
     return public

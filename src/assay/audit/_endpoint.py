@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,11 +84,15 @@ def open_endpoint(
     api_key_env: str | None = None,
     show_progress: bool = True,
     gateway_db: Path | None = None,
+    on_phase: Callable[[str], None] = lambda _phase: None,
 ) -> Iterator[Endpoint]:
     """Yield a probed endpoint for ``spec``; in-process gateways stop on exit. An
     in-process gateway keeps its tokens and request log in ``gateway_db`` (so a resumed
-    audit's log covers every run), or in memory."""
+    audit's log covers every run), or in memory. ``on_phase`` hears what is happening
+    (loading the model, probing the endpoint) before the first result arrives."""
     if spec.is_local:
+        _check_local_folder(spec)
+        on_phase(f"loading {spec}")
         local = load_target_model(spec, show_progress=show_progress)
         tokens = TokenStore.at_path(gateway_db) if gateway_db else TokenStore.in_memory()
         engagement = "assay-audit (in-process)"
@@ -103,7 +107,8 @@ def open_endpoint(
         from assay.attest import load_or_create_key
 
         log = RequestLog(tokens.engine, load_or_create_key("gateway"))
-        with BackgroundServer(create_app(backend, tokens, log=log)) as server:
+        server = BackgroundServer(create_app(backend, tokens, log=log)).start()
+        try:
             endpoint = Endpoint(
                 spec=spec,
                 base_url=server.base_url,
@@ -114,8 +119,14 @@ def open_endpoint(
                 request_log=log,
                 engagement=engagement,
             )
+            on_phase("probing the in-process gateway (chat, completions, logprobs)")
             endpoint.capabilities = probe(endpoint)
             yield endpoint
+        except BaseException:
+            # interrupted or failed: do not wait for generations nobody will read
+            server.stop(timeout=1.0)
+            raise
+        server.stop()
         return
 
     base_url = spec.location if spec.location.endswith("/v1") else spec.location + "/v1"
@@ -140,10 +151,12 @@ def open_endpoint(
         endpoint.notes.append(
             f"no API key found in {' or '.join(n for n in names if n)}; sent none"
         )
+    on_phase(f"probing {base_url} (models, chat, completions, logprobs)")
     endpoint.model = model or _discover_model(endpoint)
     endpoint.fingerprint = fingerprint_endpoint(base_url, endpoint.model)
     endpoint.capabilities = probe(endpoint)
     if endpoint.capabilities.chat:
+        on_phase("fingerprinting the model behind the API (six short replies)")
         endpoint.fingerprint.behaviour = behavioural_fingerprint(endpoint)
     yield endpoint
 
@@ -165,6 +178,27 @@ def keep_receipt(endpoint: Endpoint, path: Path) -> bool:
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(receipt, sort_keys=True) + "\n")
     return True
+
+
+def _check_local_folder(spec: TargetSpec) -> None:
+    """Refuse an ``hf:`` path that cannot hold a model before spending time loading it."""
+    if spec.kind is not TargetKind.HF:
+        return
+    location = spec.location
+    path = Path(location).expanduser()
+    looks_like_path = location.startswith(("/", "./", "../", "~")) or path.exists()
+    if looks_like_path and not path.exists():
+        raise UsageError(
+            f"no model folder at {location}",
+            hint="hf: takes a folder saved by transformers (config.json, weights, tokenizer) "
+            "or a hub id already in the local cache",
+        )
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise UsageError(
+            f"{location} is not a model folder: it has no config.json",
+            hint="point hf: at a folder written by transformers' save_pretrained, with "
+            "config.json, the weights and the tokenizer files",
+        )
 
 
 def _client(endpoint: Endpoint) -> httpx.Client:
@@ -283,21 +317,18 @@ def probe(endpoint: Endpoint) -> Capabilities:
             caps.chat_logprobs = _has(
                 chat_lp, lambda body: body["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
             )
-        completion = _post_or_get(
-            client,
-            "POST",
-            "/completions",
-            {"model": endpoint.model, "prompt": "Hello", "max_tokens": 1, "temperature": 0}
-            | (
-                {"logprobs": 5}
-                if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY)
-                else {}
-            ),
-        )
+        plain = {"model": endpoint.model, "prompt": "Hello", "max_tokens": 1, "temperature": 0}
+        completion = None
+        if caps.granted_tier is None or caps.granted_tier.allows(Tier.GREY):
+            completion = _post_or_get(client, "POST", "/completions", plain | {"logprobs": 5})
+            caps.completion_logprobs = _has(
+                completion, lambda body: body["choices"][0]["logprobs"]["top_logprobs"][0]
+            )
+        if completion is None or completion.status_code != 200:
+            # a refusal of logprobs (a black-tier token behind an openai: target, an API
+            # without them) says nothing about plain completions: ask for those alone
+            completion = _post_or_get(client, "POST", "/completions", plain)
         caps.completions = completion is not None and completion.status_code == 200
-        caps.completion_logprobs = _has(
-            completion, lambda body: body["choices"][0]["logprobs"]["top_logprobs"][0]
-        )
     if not caps.chat and not caps.completions:
         raise AssayError(
             f"{endpoint.base_url} answered neither /chat/completions nor /completions for model {endpoint.model!r}"

@@ -17,19 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from assay import __version__
 from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_file, sha256_json
+from assay._util.progress import advance, audit_progress
 from assay.audit._endpoint import Endpoint, keep_receipt, open_endpoint
 from assay.audit._plan import CONFIDENCE, DEFAULT_PLAN, Plan, Threshold, get_plan
 from assay.audit._store import STORE_FILE, RunStore
@@ -124,6 +118,7 @@ class _PlannedSuite:
     # the task's full dataset, kept aside: inspect's task_with() replaces it in place
     samples: list[Any] = field(default_factory=list)
     stopped_early: bool = False
+    limit_note: str | None = None  # --limit was above the plan's sample size
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,14 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     store = RunStore(out / STORE_FILE)
     started = datetime.now(UTC)
     notes: list[str] = []
+
+    def say(phase: str) -> None:  # for a person watching; logs keep errors to one line
+        if config.show_progress and console.is_terminal:
+            console.print(f"[dim]{phase}[/]", highlight=False)
+
     try:
+        # before loading any model: a folder that holds another audit is refused at once
+        _check_same_audit(store, config, plan)
         with open_endpoint(
             spec,
             tier=config.tier,
@@ -163,6 +165,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             api_key_env=config.api_key_env,
             show_progress=config.show_progress,
             gateway_db=out / GATEWAY_DB,
+            on_phase=say,
         ) as endpoint:
             tier = endpoint.usable_tier(config.tier)
             if tier != config.tier:
@@ -181,16 +184,26 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
                     f"{tier.value} tier",
                     hint="use a white-tier gateway token (gateway: targets) or a local target",
                 )
+            say(f"preparing {len(suite_specs)} suite(s)")
             planned = [
                 _plan_suite(s, entry, plan, tier, endpoint, config)
                 for s, entry in zip(suite_specs, plan.suites, strict=True)
             ]
+            capped = [p for p in planned if p.limit_note]
+            if capped:
+                console.print(
+                    f"[yellow]note:[/] --limit {config.limit} is above the plan's sample size "
+                    f"for {len(capped)} suite(s) ("
+                    + ", ".join(f"{p.spec.id}: {len(p.sample_ids)}" for p in capped)
+                    + "); each ran the plan's size. Pass --full to let --limit decide."
+                )
             config_digest = _config_digest(config, endpoint, tier, planned)
             resumed = store.bind_config(
                 config_digest, _config_record(config, endpoint, tier, planned), fresh=config.fresh
             )
             run_id = store.meta("run_id") or uuid.uuid4().hex
             store.set_meta("run_id", run_id)
+            say("starting Inspect")
             samples_run, errors, error_messages = _run_suites(
                 planned, store, endpoint, config, console, out
             )
@@ -230,6 +243,37 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
     )
 
 
+def _check_same_audit(store: RunStore, config: AuditConfig, plan: Plan) -> None:
+    """Refuse, before the model loads, a folder holding an audit of another target,
+    plan, seed, tier or set of suites (the full check follows once the endpoint is
+    probed: methods, sample sizes, the model's fingerprint)."""
+    if config.fresh or store.meta("config") is None:
+        return
+    earlier = json.loads(store.meta("config") or "{}")
+    asked: dict[str, Any] = {
+        "target": config.target,
+        "plan": config.plan,
+        "seed": config.seed,
+        "suites": [entry.id for entry in plan.suites],
+    }
+    found = dict(earlier, suites=[s.get("id") for s in earlier.get("suites", [])])
+    if config.tier_explicit:
+        asked["tier"] = config.tier.value
+    differ = [key for key, value in asked.items() if key in found and found[key] != value]
+    if differ:
+        key = differ[0]
+        raise UsageError(
+            f"{config.out} holds an audit with a different configuration ({key}: "
+            f"{_brief(found[key])} there, {_brief(asked[key])} now)",
+            hint="pass --fresh to discard it, or choose another --out directory",
+        )
+
+
+def _brief(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _tier_shortfall(endpoint: Endpoint, requested: Tier) -> str:
     caps = endpoint.capabilities
     if caps.granted_tier is not None and not caps.granted_tier.allows(requested):
@@ -254,6 +298,16 @@ def _plan_suite(
     sample_ids = [str(s.id) for s in task.dataset]
     limits = [n for n in (None if config.full else entry.limit, config.limit) if n is not None]
     limit = min(limits) if limits else None
+    plan_size = None if config.full or entry.limit is None else min(entry.limit, len(sample_ids))
+    limit_note = (
+        f"--limit {config.limit} is above the plan's sample size for this suite: ran the "
+        f"plan's {plan_size} items (pass --full to let --limit decide)"
+        if config.limit is not None
+        and plan_size is not None
+        and config.limit > plan_size
+        and config.only_samples is None
+        else None
+    )
     fixed_items = config.only_samples is not None and spec.id in config.only_samples
     if fixed_items:
         assert config.only_samples is not None
@@ -291,6 +345,7 @@ def _plan_suite(
         sequential=rule,
         n_max=len(sample_ids),
         samples=list(task.dataset),
+        limit_note=limit_note,
     )
 
 
@@ -409,7 +464,7 @@ def _run_suites(
 
     with _progress(config, console) as progress:
         bars = {
-            sid: progress.add_task(sid, total=total, completed=done)
+            sid: progress.add_task(sid, total=total, completed=done, start=False)
             for sid, (done, total) in totals.items()
         }
         counted = {"samples": 0}
@@ -417,7 +472,7 @@ def _run_suites(
         def on_sample(suite: str, ok: bool) -> None:
             counted["samples"] += 1
             if ok and suite in bars:
-                progress.advance(bars[suite])
+                advance(progress, bars[suite])
 
         with recording(store, on_sample) as rec:
             runner = _InspectRunner(endpoint, config, out)
@@ -536,16 +591,7 @@ def _run_sequentially(p: _PlannedSuite, store: RunStore, runner: _InspectRunner)
 
 @contextmanager
 def _progress(config: AuditConfig, console: Console) -> Iterator[Progress]:
-    progress = Progress(
-        TextColumn("{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not config.show_progress,
-    )
-    with progress:
+    with audit_progress(console, disable=not config.show_progress) as progress:
         yield progress
 
 
@@ -585,6 +631,7 @@ def _build_report(
             sequential_alpha=p.sequential.alpha if p.sequential is not None else None,
             stopped_early=p.stopped_early,
             n_errors=errors.get(p.spec.id, 0),
+            notes=[p.limit_note] if p.limit_note else [],
             thresholds=[(t.value, t.meaning, t.unit) for t in p.thresholds],
             judge_validation=judge_validation if p.spec.accepts_model_judge else None,
         )

@@ -6,9 +6,11 @@ Exit codes: 0 success (an audit that ran to the end, whatever its verdict),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -31,6 +33,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain Click help: Rich markup would swallow text in square brackets ("[storage]")
+    # and its option panels cut long lines at 80 columns.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -66,9 +71,27 @@ app.add_typer(registry_app, name="registry")
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+INTERRUPTED = 130
+
+
 def _fail(message: str, code: int) -> None:
-    _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    try:
+        _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    finally:  # even when stderr is gone (a closed pipe after Ctrl-C)
+        if code == INTERRUPTED:
+            _exit_now(code)
     sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for worker threads. After Ctrl-C the model thread may still
+    be generating replies nobody will read (a continuous batch keeps admitting queued
+    requests), and a normal exit joins it: a core stayed busy for a minute or more.
+    Every scored sample is already committed, so nothing is lost."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _terminate(_signum: int, _frame: object) -> None:
@@ -80,20 +103,26 @@ def main() -> None:
     """Entry point of the ``assay`` console script."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = app(standalone_mode=False)
+        result = command().main(prog_name="assay", standalone_mode=False)
     except AssayError as exc:
         _fail(_escape(exc.one_line()), exc.exit_code)
     except typer.Exit as exc:
+        if exc.exit_code == INTERRUPTED:
+            _fail("interrupted", INTERRUPTED)
         sys.exit(exc.exit_code)
     except typer.Abort:
-        _fail("interrupted", 130)
+        _fail("interrupted", INTERRUPTED)
     except typer.TyperException as exc:  # bad options and arguments (exit 2)
         ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # `assay` or a command group alone asks for its help: not an error
+            typer.echo(ctx.get_help())
+            sys.exit(0)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _fail(_escape(message) + hint, int(getattr(exc, "exit_code", 2)))
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("interrupted", INTERRUPTED)
     except Exception as exc:
         if os.environ.get("ASSAY_DEBUG"):
             raise
@@ -102,7 +131,32 @@ def main() -> None:
             f"unexpected {type(exc).__name__}: {_escape(first)} (set ASSAY_DEBUG=1 for a traceback)",
             1,
         )
+    if result == INTERRUPTED:  # Typer returns Ctrl-C as exit code 130, silently
+        _fail("interrupted", INTERRUPTED)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def command() -> Any:
+    """The Click command tree of :data:`app`, with every command's one-line summary in
+    full: Click would cut it to the terminal's width with "..." in ``--help`` listings."""
+    import typer.main
+
+    root = typer.main.get_command(app)
+
+    def complete(cmd: Any) -> None:
+        if not cmd.short_help and cmd.help:
+            cmd.short_help = _first_sentence(cmd.help)
+        for child in getattr(cmd, "commands", {}).values():
+            complete(child)
+
+    complete(root)
+    return root
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = " ".join(text.split("\n\n", maxsplit=1)[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end == -1 else paragraph[: end + 1]
 
 
 def _escape(text: str) -> str:
@@ -111,4 +165,4 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]

@@ -77,8 +77,9 @@ def cosign(
 ) -> None:
     """Add your signature to an attestation, keeping the others.
 
-    For example the developer's gateway key. Co-signing says you have checked and
-    endorse the statement, nothing more.
+    For example the developer's gateway key. Co-signing says you accept the statement
+    as a description of the audit (say, after checking it against your request log);
+    it does not endorse the findings or their interpretation.
     """
     from assay.attest import (
         EnvelopeError,

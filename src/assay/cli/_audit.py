@@ -85,6 +85,9 @@ def audit_command(
 ) -> None:
     """Run an audit plan against a target and write report.json, report.html,
     attestation.json, samples.jsonl and the Inspect logs into --out."""
+    console = Console(stderr=True)
+    if not quiet and console.is_terminal:  # importing Inspect and torch takes seconds: say so
+        console.print("[dim]starting: loading the evaluation libraries[/]", highlight=False)
     from assay.audit import AuditConfig, run_audit
 
     if engagement is not None:
@@ -106,7 +109,6 @@ def audit_command(
         sequential=sequential,
         show_progress=not quiet,
     )
-    console = Console(stderr=True)
     outcome = run_audit(config, console)
     status = "resumed and completed" if outcome.resumed else "completed"
     console.print(

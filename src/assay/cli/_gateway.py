@@ -73,7 +73,7 @@ def serve(
 ) -> None:
     """Serve a model behind OpenAI-compatible and white-box routes, tier-scoped tokens,
     quotas and a hash-chained request log."""
-    from assay.gateway import build_gateway, serve_forever
+    from assay.gateway import bind_port, build_gateway, serve_forever
     from assay.gateway._config import ModelConfig
 
     settings = GatewayConfig.load(config)
@@ -97,10 +97,12 @@ def serve(
     settings = settings.model_copy(
         update={"server": server, "batching": batching, "storage": storage}
     )
+    sock = bind_port(server.host, server.port)  # a port in use fails here, before loading
     gateway = build_gateway(settings)
     console = Console(stderr=True)
     scheme = "https" if server.tls_certfile else "http"
-    console.print(f"serving {gateway.description} on {scheme}://{server.host}:{server.port}/v1")
+    port_bound = sock.getsockname()[1]
+    console.print(f"serving {gateway.description} on {scheme}://{server.host}:{port_bound}/v1")
     if not gateway.tokens.list():
         console.print(
             "[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`"
@@ -113,6 +115,7 @@ def serve(
         tls_certfile=server.tls_certfile,
         tls_keyfile=server.tls_keyfile,
         trusted_proxies=server.trusted_proxies,
+        sock=sock,
     )
 
 

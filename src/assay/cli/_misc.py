@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -21,20 +22,35 @@ def list_suites() -> None:
     """List suites with their risk area, tiers, version, item count, primary metric and data digest."""
     from assay.suites import all_suites
 
-    table = Table(
-        "suite", "risk area", "tiers", "version", "items", "primary metric", "data digest"
-    )
-    for s in all_suites():
-        table.add_row(
+    suites = all_suites()
+    console = table_console()
+    narrow = console.width < 160  # the digests alone take 71 columns
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    # the id column has a fixed width so Rich never cuts an id; the others wrap
+    table.add_column("suite", width=max(len(s.id) for s in suites))
+    headers = ["risk area", "tiers", "items", "primary metric"]
+    if not narrow:
+        headers[2:2] = ["version"]
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    if not narrow:
+        table.add_column("data digest", no_wrap=True)
+    for s in suites:
+        row = [
             s.id,
-            s.risk_area,
-            ",".join(t.value for t in s.tiers),
-            s.version,
+            s.risk_area.replace("_", " "),
+            ", ".join(t.value for t in s.tiers),
             str(s.item_count),
-            f"{s.primary_metric.name} ({s.primary_metric.kind})",
-            s.data_digest,
-        )
-    table_console().print(table)
+            f"{s.primary_metric.name.replace('_', ' ')} ({s.primary_metric.kind})",
+        ]
+        if not narrow:
+            row[3:3] = [s.version]
+        table.add_row(*row, *([] if narrow else [s.data_digest]))
+    console.print(table)
+    if narrow:
+        console.print("versions and data digests:")
+        for s in suites:
+            console.print(f"  {s.id} {s.version} {s.data_digest}", soft_wrap=True)
 
 
 def verify_command(

@@ -13,7 +13,7 @@ from assay.gateway._log import (
     commitment,
 )
 from assay.gateway._metering import Meter
-from assay.gateway._server import BackgroundServer, serve_forever
+from assay.gateway._server import BackgroundServer, bind_port, serve_forever
 from assay.gateway._tiers import Tier
 from assay.gateway._tokens import (
     ALL_MODELS,
@@ -44,6 +44,7 @@ __all__ = [
     "TokenStore",
     "Usage",
     "WhiteboxBackend",
+    "bind_port",
     "body_commitment",
     "build_gateway",
     "commitment",

@@ -12,7 +12,7 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from assay._util.errors import AssayError
+from assay._util.errors import AssayError, UsageError
 
 
 class BackgroundServer:
@@ -71,6 +71,23 @@ class BackgroundServer:
         self.stop()
 
 
+def bind_port(host: str, port: int) -> socket.socket:
+    """Bind ``host:port`` now, so a port in use is reported before a model loads or
+    anything is announced (pass the socket to :func:`serve_forever`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port, or stop what is using it",
+        ) from None
+    return sock
+
+
 def serve_forever(
     app: FastAPI,
     *,
@@ -80,14 +97,16 @@ def serve_forever(
     tls_certfile: Path | None = None,
     tls_keyfile: Path | None = None,
     trusted_proxies: list[str] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C stops gracefully).
+    """Serve in the foreground until interrupted (Ctrl-C stops gracefully); on
+    ``sock`` when given (see :func:`bind_port`), else on ``host:port``.
 
     ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from
     ``trusted_proxies`` (none by default: uvicorn would otherwise trust loopback)."""
     if (tls_certfile is None) != (tls_keyfile is None):
         raise AssayError("TLS needs both tls_certfile and tls_keyfile")
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -98,3 +117,4 @@ def serve_forever(
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)

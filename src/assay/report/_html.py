@@ -6,7 +6,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from assay.report._figures import results_figure, technique_figure
+from assay.report._counts import group_label, suite_counts, what_n_counts
+from assay.report._figures import FIGURE_MIN_PX, results_figure, technique_figure
 from assay.report._model import Report
 from assay.stats import format_value
 
@@ -40,6 +41,8 @@ OUTCOME_CLASS = {
 
 
 def render_html(report: Report, descriptions: dict[str, str]) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG figures) that
+    reads at 400 px as at 1400 px: tables become stacked cards, figures scroll."""
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -56,4 +59,8 @@ def render_html(report: Report, descriptions: dict[str, str]) -> str:
         descriptions=descriptions,
         yesno=lambda flag: "yes" if flag else "no",
         fmt=format_value,
+        counts=lambda suite: suite_counts(report, suite),
+        unit=what_n_counts,
+        group_label=group_label,
+        figure_min_px=FIGURE_MIN_PX,
     )

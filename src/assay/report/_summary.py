@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from assay.report._counts import group_label, suite_counts
 from assay.report._html import ACTION_WORDS
 from assay.report._model import Report
-from assay.stats import format_value
+from assay.stats import Metric, format_value
 
 _STYLE = {
     "capability_present": "bold red",
@@ -23,50 +26,15 @@ _STYLE = {
 
 
 def print_summary(report: Report, console: Console) -> None:
-    table = Table(
-        title=f"assay audit of {report.target.model} ({report.tier} tier)", title_justify="left"
-    )
-    table.add_column("suite")
-    table.add_column("method")
-    table.add_column("n", justify="right")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("95% CI", justify="right")
-    table.add_column("threshold", justify="right")
-    table.add_column("finding")
+    """The results table, judges, techniques, risk areas and the recommendation.
+
+    Fits 80 columns without cutting a suite id or a finding: the result column wraps
+    instead, and how each n was counted follows the table."""
+    console.print(_results_table(report, narrow=console.width < 120))
     for s in report.suites:
-        m = s.metrics[0]
-        value = format_value(m.value, m.unit)
-        ci = (
-            f"{format_value(m.ci.low, m.unit)} to {format_value(m.ci.high, m.unit)}"
-            if m.ci
-            else "-"
-        )
-        threshold = (
-            format_value(s.decision.threshold, m.unit) if s.decision.threshold is not None else "-"
-        )
-        n = f"{s.n}" if s.n == s.n_planned else f"{s.n}/{s.n_planned}"
-        outcome = s.decision.outcome
-        table.add_row(
-            s.id,
-            f"{s.tier}/{s.method}",
-            n,
-            m.name,
-            value,
-            ci,
-            threshold,
-            f"[{_STYLE[outcome]}]{outcome.replace('_', ' ')}[/]",
-        )
-        for g in s.breakdown:
-            gm = g.metrics[0]
-            gv = format_value(gm.value, gm.unit)
-            gci = (
-                f"{format_value(gm.ci.low, gm.unit)} to {format_value(gm.ci.high, gm.unit)}"
-                if gm.ci
-                else "-"
-            )
-            table.add_row(f"  {g.value}", "", str(gm.n), "", gv, gci, "", "", style="dim")
-    console.print(table)
+        counts = suite_counts(report, s)
+        if counts.short != str(counts.planned) or counts.unit != "items":
+            console.print(f"[dim]{escape(s.id)}: n = {counts.used}: {escape(counts.sentence)}[/]")
     for s in report.suites:
         if s.judge is not None:
             j = s.judge
@@ -97,3 +65,55 @@ def print_summary(report: Report, console: Console) -> None:
     console.print(
         f"[bold]Recommendation:[/] {ACTION_WORDS[report.decision.action]}. {report.decision.summary}"
     )
+
+
+def _results_table(report: Report, *, narrow: bool) -> Table:
+    table = Table(
+        title=f"assay audit of {report.target.model} ({report.tier} tier)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    ids = [s.id for s in report.suites] or ["suite"]
+    findings = [s.decision.outcome.replace("_", " ") for s in report.suites] or ["finding"]
+    # Fixed widths for ids and findings: Rich squeezes (and then cuts) only the other
+    # columns. A finding wraps between its words; a long group label folds.
+    table.add_column("suite", width=max(map(len, ids)), overflow="fold")
+    table.add_column("n", justify="right", overflow="fold")
+    table.add_column("result (95% CI)", overflow="fold")
+    table.add_column("threshold", justify="right", overflow="fold")
+    longest = max(len(w) for f in findings for w in f.split())
+    table.add_column("finding", width=longest if narrow else max(map(len, findings)))
+    for s in report.suites:
+        m = s.metrics[0]
+        threshold = (
+            format_value(s.decision.threshold, m.unit) if s.decision.threshold is not None else "-"
+        )
+        outcome = s.decision.outcome
+        table.add_row(
+            f"{escape(s.id)}\n[dim]{s.tier}/{escape(s.method)}[/]",
+            suite_counts(report, s).short,
+            f"{escape(m.name.replace('_', ' '))}: {_estimate(m)}",
+            threshold,
+            f"[{_STYLE[outcome]}]{outcome.replace('_', ' ')}[/]",
+        )
+        for g in s.breakdown:
+            gm = g.metrics[0]
+            table.add_row(
+                f"  {escape(group_label(s, g))}",
+                str(gm.n),
+                _estimate(gm),
+                "",
+                "",
+                style="dim",
+            )
+    return table
+
+
+def _estimate(m: Metric) -> str:
+    if m.value is None:
+        return "no data"
+    value = format_value(m.value, m.unit)
+    if m.ci is None:
+        return value
+    return f"{value} ({format_value(m.ci.low, m.unit)} to {format_value(m.ci.high, m.unit)})"
