@@ -241,3 +241,29 @@ def test_no_route_returns_parameters(gateway: LiveGateway) -> None:
             word in path
             for word in ("weights", "parameters", "state_dict", "adapter_weights", "download")
         )
+
+
+def test_the_techniques_client_uses_the_servers_wire_models_and_bounds(
+    gateway: LiveGateway,
+) -> None:
+    """The techniques' client used to redefine HookPoints, Intervention, FineTuneJob and
+    LossPoint without the server's bounds: an intervention the server refuses (a value
+    that overflows once scaled) was built and sent. Now there is one definition."""
+    import pydantic
+
+    from assay import techniques
+    from assay.gateway import finetuning, whitebox
+
+    assert techniques.Intervention is whitebox.Intervention
+    assert techniques.HookPoints is whitebox.HookPoints
+    assert techniques.FineTuneJob is finetuning.FineTuneJob
+    assert techniques.Generation is whitebox.InterventionGenerateResponse
+    with pytest.raises(pydantic.ValidationError, match="scale"):
+        techniques.Intervention(
+            hook_point="layers.1.residual_post", op="add", vector=[1e38], scale=1000
+        )
+    with techniques.WhiteboxClient(gateway.base_url, gateway.white) as client:
+        points = client.hook_points("tiny")
+        generated = client.generate("tiny", "hi", max_tokens=2)
+    assert isinstance(points, whitebox.HookPoints) and points.hook_points
+    assert isinstance(generated, whitebox.InterventionGenerateResponse)
