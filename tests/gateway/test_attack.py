@@ -537,8 +537,7 @@ def test_finding6_a_victim_joins_a_full_batch_and_noisy_rows_stay_within_their_s
             linger_s=linger_s,
         )
         noisy = [
-            batcher.submit(GenerationRequest([NOISY], max_new_tokens=3), "noisy")
-            for _ in range(40)
+            batcher.submit(GenerationRequest([NOISY], max_new_tokens=3), "noisy") for _ in range(40)
         ]
         tasks = [asyncio.ensure_future(n) for n in noisy]
         while batcher.stats.batches == 0:  # the first batch (8 noisy rows) has started
