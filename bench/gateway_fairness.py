@@ -12,6 +12,11 @@ prompt is a row; the gateway caps rows per request at ``max_rows_per_request``).
 
     .venv/bin/python bench/gateway_fairness.py                     # SmolLM2 (builtin:smollm2)
     .venv/bin/python bench/gateway_fairness.py --target tiny --victims 12   # a tiny random model
+    .venv/bin/python bench/gateway_fairness.py --trace --runs 1 --ft-steps 0  # where time goes
+
+``--trace`` instruments the engine (private hooks, for this script only): per victim
+request, the time its row waited before joining a batch, the time it spent decoding,
+and the rows of the decoding steps it was part of; and the median step time by rows.
 """
 
 from __future__ import annotations
@@ -75,16 +80,94 @@ async def _noise(
     return sent
 
 
+class _Trace:
+    """Where the victim's time goes: queue wait, decoding, rows per step."""
+
+    def __init__(self) -> None:
+        from collections import defaultdict
+
+        from assay.gateway.backends import _batcher, _engine
+
+        self.rows: dict[int, dict[str, float]] = defaultdict(dict)
+        self.steps: list[tuple[float, int, str]] = []  # duration, rows, phase
+        submit, forward, finished = (
+            _batcher.MicroBatcher.submit,
+            _engine.Engine._forward,
+            _engine.Engine._finished,
+        )
+        trace = self
+
+        async def traced_submit(self: Any, request: Any, engagement: str = "") -> Any:
+            if engagement == "victim":
+                trace.rows[id(request)]["submit"] = time.monotonic()
+            return await submit(self, request, engagement)
+
+        def traced_forward(self: Any, rows: list[int], requests: Any, **kwargs: Any) -> Any:
+            started = time.monotonic()
+            for i in rows:
+                row = trace.rows.get(id(requests[i]))
+                if row is not None:
+                    row.setdefault("joined", started)
+                    row["steps"] = row.get("steps", 0) + 1
+                    row["rows"] = row.get("rows", 0) + len(rows)
+            out = forward(self, rows, requests, **kwargs)
+            trace.steps.append((time.monotonic() - started, len(rows), self._phase))
+            return out
+
+        def traced_finished(self: Any, result: Any, request: Any, token: int) -> bool:
+            done: bool = finished(self, result, request, token)
+            if done and id(request) in trace.rows:
+                trace.rows[id(request)]["done"] = time.monotonic()
+            return done
+
+        _batcher.MicroBatcher.submit = traced_submit  # type: ignore[method-assign]
+        _engine.Engine._forward = traced_forward  # type: ignore[method-assign]
+        _engine.Engine._finished = traced_finished  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.rows.clear()
+        self.steps.clear()
+
+    def take(self) -> dict[str, Any]:
+        """The summary since the last call (or reset)."""
+        rows = [r for r in self.rows.values() if {"submit", "joined", "done"} <= set(r)]
+        if not rows:
+            self.reset()
+            return {}
+        by_rows: dict[int, list[float]] = {}
+        for duration, n, phase in self.steps:
+            if phase == "decode":
+                by_rows.setdefault(n, []).append(duration)
+        summary = {
+            "victim_queue_wait_s": statistics.median(r["joined"] - r["submit"] for r in rows),
+            "victim_decoding_s": statistics.median(r["done"] - r["joined"] for r in rows),
+            "victim_rows_per_step": statistics.median(r["rows"] / r["steps"] for r in rows),
+            "decode_step_ms_by_rows": {
+                n: round(statistics.median(d) * 1000, 1) for n, d in sorted(by_rows.items())
+            },
+        }
+        self.reset()
+        return summary
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
 def _pair(
-    url: str, victim: str, noisy: str, model: str, args: argparse.Namespace
+    url: str,
+    victim: str,
+    noisy: str,
+    model: str,
+    args: argparse.Namespace,
+    trace: _Trace | None,
 ) -> dict[str, Any]:
     """One run: the victim alone, then next to the noisy engagement."""
     load = _load()
+    if trace:
+        trace.reset()
     solo = asyncio.run(_victim(url, victim, model, args.victims, args.victim_tokens))
+    solo_trace = trace.take() if trace else None
 
     async def contended() -> tuple[list[float], int]:
         stop = asyncio.Event()
@@ -92,6 +175,8 @@ def _pair(
             _noise(url, noisy, model, args.noisy_prompts, args.noisy_clients, stop)
         )
         await asyncio.sleep(2.0)  # let the noise fill the queue
+        if trace:
+            trace.reset()
         latencies = await _victim(url, victim, model, args.victims, args.victim_tokens)
         stop.set()
         return latencies, await noise
@@ -104,6 +189,8 @@ def _pair(
         "victim_with_noise_s": loaded,
         "noisy_requests_completed": completed,
         "ratio": statistics.median(loaded) / statistics.median(solo),
+        "trace_solo": solo_trace,
+        "trace_with_noise": trace.take() if trace else None,
     }
 
 
@@ -162,6 +249,7 @@ def main() -> None:
     parser.add_argument("--noisy-clients", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3, help="solo/noisy pairs")
     parser.add_argument("--ft-steps", type=int, default=2000, help="0: skip the fine-tuning case")
+    parser.add_argument("--trace", action="store_true", help="where the victim's time goes")
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "gateway_fairness.json"
     )
@@ -190,10 +278,11 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "settings": vars(args) | {"out": str(args.out)},
     }
+    trace = _Trace() if args.trace else None
     with BackgroundServer(create_app(backend, tokens)) as server:
         url, model = server.base_url, local.name
         asyncio.run(_victim(url, victim, model, 2, args.victim_tokens))  # warm up
-        runs = [_pair(url, victim, noisy, model, args) for _ in range(args.runs)]
+        runs = [_pair(url, victim, noisy, model, args, trace) for _ in range(args.runs)]
         ft = _fine_tuning(url, victim, white, model, args) if args.ft_steps else None
     ratios = [r["ratio"] for r in runs]
     result |= {
@@ -212,6 +301,9 @@ def main() -> None:
         f"solo median {result['median_solo_s']:.2f} s; load average {min(loads)}-{max(loads)} "
         f"on {os.cpu_count()} cores)"
     )
+    for run in runs if trace else []:
+        for phase in ("trace_solo", "trace_with_noise"):
+            print(f"  {phase}: {json.dumps(run[phase])}")
     if ft is not None:
         print(
             f"{args.target}: victim while a fine-tuning job trains: {ft['ratio']:.1f}x "
