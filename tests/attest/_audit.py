@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._util.hashing import sha256_bytes, sha256_file
-from assay.attest import attest_audit
+from assay.attest import attest_audit, record_line
 from assay.report import Report
 
 SUITE = "toy_suite"  # not in the catalog: the local-suite check skips it
@@ -31,10 +31,16 @@ def record(i: int, suite: str = SUITE) -> dict[str, Any]:
     }
 
 
-def write_samples(path: Path, n: int, suite: str = SUITE) -> None:
-    with path.open("w", encoding="utf-8") as f:
+def write_samples(path: Path, n: int, suite: str = SUITE, *, legacy: bool = False) -> None:
+    """Records as assay writes them (RFC 8785 lines), or in the sorted-keys spelling of
+    folders written before that (``legacy``)."""
+    with path.open("wb") as f:
         for i in range(n):
-            f.write(json.dumps(record(i, suite), sort_keys=True, ensure_ascii=False) + "\n")
+            if legacy:
+                line = json.dumps(record(i, suite), sort_keys=True, ensure_ascii=False).encode()
+            else:
+                line = record_line(record(i, suite))
+            f.write(line + b"\n")
 
 
 def make_report(
@@ -118,9 +124,9 @@ def make_report(
     return report
 
 
-def make_audit(out: Path, n: int = 50, **kwargs: Any) -> Path:
+def make_audit(out: Path, n: int = 50, *, legacy_records: bool = False, **kwargs: Any) -> Path:
     """Write and sign an audit folder; returns attestation.json."""
     out.mkdir(parents=True, exist_ok=True)
-    write_samples(out / "samples.jsonl", n, kwargs.get("suite", SUITE))
+    write_samples(out / "samples.jsonl", n, kwargs.get("suite", SUITE), legacy=legacy_records)
     report = make_report(out, **kwargs)
     return attest_audit(out, report)

@@ -213,8 +213,9 @@ def test_any_changed_byte_fails_unless_only_json_whitespace_changed(
         ok = verify_attestation(audit, [signer()], **FAST).ok
     finally:
         audit.write_bytes(original)
-    if ok:  # the only harmless edits: whitespace between JSON tokens
-        assert json.loads(bytes(raw)) == json.loads(original)
+    if ok:  # harmless: whitespace between JSON tokens, and the unsigned keyid hint or
+        # an unknown field (which DSSE consumers must accept, e.g. "keyid" -> " eyid")
+        assert _signed_content(bytes(raw)) == _signed_content(original) is not None
 
 
 def test_changed_artefacts_fail_and_name_the_file(audit: Path) -> None:
@@ -436,6 +437,64 @@ def test_a_non_canonical_record_is_refused(audit: Path, tmp_path: Path) -> None:
         path.write_text(json.dumps(doc))
         result = verify_attestation(audit, [signer()], disclosures=[path], **FAST)
         assert "canonical" in str(result.first_failure)
+
+
+def test_samples_jsonl_lines_are_rfc8785_canonical_json(tmp_path: Path) -> None:
+    """The run store used to write records with ``json.dumps(sort_keys=True)`` (spaces
+    after separators, ``1.0`` for whole floats): not RFC 8785, unlike every other JSON
+    assay hashes or signs."""
+    from datetime import UTC, datetime
+
+    import rfc8785
+
+    from assay.audit._store import RunStore
+    from assay.records import SampleRecord
+
+    store = RunStore(tmp_path / "run.sqlite")
+    base = {
+        "suite": "s",
+        "epoch": 1,
+        "answer": None,
+        "output": "réponse — «ok»\u2028",
+        "input_tokens": 3,
+        "output_tokens": 1,
+        "eval_id": "ev",
+        "scored_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    values = [1.0, 0.25]
+    for i, value in enumerate(values):
+        store.add(
+            SampleRecord(
+                sample_id=f"x{i}",
+                value=value,
+                sample_metadata={"seed": 2**63 - 1, "weight": 1e-7},
+                score_metadata={"z": [1.0, -math.inf, math.nan], "a": True},
+                **base,
+            )
+        )
+    path = tmp_path / "samples.jsonl"
+    store.export_jsonl(path)
+    lines = split_records(path.read_bytes())
+    assert len(lines) == len(values)
+    for line in lines:
+        assert rfc8785.dumps(json.loads(line)) == line
+    first = json.loads(lines[0])
+    assert first["value"] == 1 and lines[0].endswith(b'"value":1}') and b", " not in lines[0]
+    assert first["sample_metadata"] == {"seed": str(2**63 - 1), "weight": 1e-7}
+    assert first["score_metadata"]["z"] == [1, "-Infinity", "NaN"]
+
+
+def test_folders_with_records_written_before_rfc8785_still_verify_and_disclose(
+    tmp_path: Path,
+) -> None:
+    old = make_audit(tmp_path / "old", n=12, legacy_records=True)
+    assert b'": ' in (old.parent / "samples.jsonl").read_bytes()  # the legacy spelling
+    assert verify_attestation(old, [signer()], **FAST).ok
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(disclose(old, ["s-00003"])))
+    result = verify_attestation(old, [signer()], disclosures=[path], **FAST)
+    assert result.ok, failed(result)
+    assert result.disclosed[0].record["sample_id"] == "s-00003"
 
 
 # --- transparency log --------------------------------------------------------------

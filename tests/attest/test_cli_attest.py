@@ -131,9 +131,9 @@ def test_cosign_disclose_and_verify(cli: Runner, assay_home: Path, tmp_path: Pat
     assert "2 records proven" in out and "skip" in out
 
     doc = json.loads(disclosure.read_text())
-    doc["records"][0]["record"] = doc["records"][0]["record"].replace(
-        '"value": 0.0', '"value": 1.0'
-    )
+    tampered = doc["records"][0]["record"].replace('"value":0', '"value":1')
+    assert tampered != doc["records"][0]["record"]
+    doc["records"][0]["record"] = tampered
     disclosure.write_text(json.dumps(doc))
     code, _, err = cli("verify", public / "attestation.json", "-k", tester_pub, "-d", disclosure)
     assert code == 1 and "verification failed at disclosure" in err

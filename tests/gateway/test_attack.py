@@ -481,6 +481,86 @@ def test_finding6_batches_take_turns_between_engagements(tiny_model: LocalModel)
     assert 2 in seen[0], seen[:2]
 
 
+def _stepped_batch(steps: list[list[int]], go: object) -> object:
+    """A stand-in engine: each row decodes ``max_new_tokens`` steps, one per step for
+    every active row; queued rows may join before each step. ``steps`` records the
+    prompt (here: the engagement's tag) of every row in every step."""
+    import threading
+
+    assert isinstance(go, threading.Event)
+
+    def run_batch(requests, on_done, admit, on_fail):  # type: ignore[no-untyped-def]
+        rows = list(requests)
+        left = [r.max_new_tokens for r in rows]
+        active = list(range(len(rows)))
+        go.wait(60)
+        while active:
+            for r in admit(len(active), lambda _r: True) if admit else []:
+                rows.append(r)
+                left.append(r.max_new_tokens)
+                active.append(len(rows) - 1)
+            steps.append([rows[i].prompt_ids[0] for i in active])
+            for i in list(active):
+                left[i] -= 1
+                if left[i] == 0:
+                    active.remove(i)
+                    on_done(i, type("R", (), {"output_ids": []})())
+        return []
+
+    return run_batch
+
+
+NOISY, VICTIM = 1, 2
+
+
+@pytest.mark.parametrize("linger_s", [0.0, 60.0])
+def test_finding6_a_victim_joins_a_full_batch_and_noisy_rows_stay_within_their_share(
+    linger_s: float,
+) -> None:
+    """Turns alone left a victim waiting until the noisy engagement's rows in a full
+    running batch ended, and let the noisy engagement refill every freed slot, so the
+    victim decoded next to a full batch of noisy rows (10.4x its solo latency on the
+    tiny model). Now the victim joins at the next step, and while it is there (and for
+    ``linger_s`` after) the noisy engagement holds at most its share (8 // 2 = 4)."""
+    import threading
+
+    from assay.gateway.backends import MicroBatcher
+
+    steps: list[list[int]] = []
+    go = threading.Event()
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(
+            _stepped_batch(steps, go),  # type: ignore[arg-type]
+            max_batch_size=8,
+            max_wait_s=0.01,
+            linger_s=linger_s,
+        )
+        noisy = [
+            batcher.submit(GenerationRequest([NOISY], max_new_tokens=3), "noisy") for _ in range(40)
+        ]
+        tasks = [asyncio.ensure_future(n) for n in noisy]
+        while batcher.stats.batches == 0:  # the first batch (8 noisy rows) has started
+            await asyncio.sleep(0.005)
+        victim = asyncio.ensure_future(
+            batcher.submit(GenerationRequest([VICTIM], max_new_tokens=12), "victim")
+        )
+        await asyncio.sleep(0.05)
+        go.set()
+        await asyncio.gather(*tasks, victim)
+        await batcher.aclose()
+
+    asyncio.run(scenario())
+    assert steps[0] == [NOISY] * 8 + [VICTIM]  # joined the full batch at once
+    with_victim = [s for s in steps if VICTIM in s]
+    assert len(with_victim) == 12
+    assert all(s.count(NOISY) <= 4 for s in with_victim[3:])  # the first 8 ended by then
+    assert any(s.count(NOISY) == 4 for s in with_victim[3:])  # and its share is used
+    last = max(i for i, s in enumerate(steps) if VICTIM in s)
+    after = [s.count(NOISY) for s in steps[last + 1 :]]
+    assert max(after) == (8 if linger_s == 0 else 4)  # alone again: the whole batch
+
+
 # ---- finding 7: smaller leaks --------------------------------------------------------
 
 

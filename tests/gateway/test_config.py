@@ -37,12 +37,17 @@ max_batch_size = 4
 [storage]
 database = "sqlite:///{tmp_path / "gw.sqlite"}"
 adapters_dir = "{tmp_path / "adapters"}"
+[fine_tuning]
+worker_threads = 2
+max_attempts = 3
 """
     )
     config = GatewayConfig.load(path)
     gateway = build_gateway(config, show_progress=False)
     assert gateway.backend.kind == "local" and gateway.backend.batching.max_batch_size == 4  # type: ignore[attr-defined]
     assert gateway.backend.batching.max_new_tokens == 64  # type: ignore[attr-defined]
+    worker = gateway.backend.fine_tuning.settings  # type: ignore[attr-defined]
+    assert (worker.threads, worker.nice, worker.max_attempts) == (2, 10, 3)
     assert (tmp_path / "gw.sqlite").exists()
 
 
@@ -52,6 +57,7 @@ adapters_dir = "{tmp_path / "adapters"}"
         ("[server]\nport = 'eighty'", "server.port"),
         ("[server]\nbogus = 1", "server.bogus"),
         ("[limits]\nmax_new_tokens = 0", "limits.max_new_tokens"),
+        ("[fine_tuning]\nworker_nice = 40", "fine_tuning.worker_nice"),
         ("[model]\ntarget='builtin:smollm2'\n[upstream]\nbase_url='http://x/v1'", "not both"),
         ("this is = = not toml", "not valid TOML"),
     ],

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from assay.gateway import Tier
-from assay.gateway.whitebox._interventions import Intervention
-from assay.gateway.whitebox._ops import as_array
+from assay.gateway.whitebox._compute import as_array
+from assay.gateway.whitebox._interventions import RowIntervention
 from tests.conftest import LiveGateway
 
 
@@ -95,9 +95,9 @@ def test_unknown_hook_point_is_a_clear_400(gateway: LiveGateway) -> None:
 def test_ablation_removes_the_direction() -> None:
     direction = torch.randn(8)
     hidden = torch.randn(5, 8)
-    ablated = Intervention("layers.0.residual_post", "ablate", direction).apply(hidden)
+    ablated = RowIntervention("layers.0.residual_post", "ablate", direction).apply(hidden)
     assert torch.allclose(ablated @ (direction / direction.norm()), torch.zeros(5), atol=1e-5)
-    added = Intervention("x", "add", direction, scale=2.0).apply(hidden)
+    added = RowIntervention("x", "add", direction, scale=2.0).apply(hidden)
     assert torch.allclose(added - hidden, 2 * direction.expand(5, 8))
 
 
@@ -142,7 +142,7 @@ def test_interventions_do_not_leak_into_other_rows(gateway: LiveGateway) -> None
         prompt_ids=ids(gateway, "Hello there"),
         max_new_tokens=6,
         temperature=0.0,
-        interventions=(Intervention("layers.0.mlp_out", "add", torch.ones(32), scale=50.0),),
+        interventions=(RowIntervention("layers.0.mlp_out", "add", torch.ones(32), scale=50.0),),
     )
     alone = engine.run([plain])[0]
     together = engine.run([steered, plain])
@@ -233,9 +233,37 @@ def test_probe_finds_a_planted_feature_and_stays_in_its_engagement(gateway: Live
 def test_no_route_returns_parameters(gateway: LiveGateway) -> None:
     """Every number that leaves is an activation, gradient, logprob or probe result;
     no response carries a weight matrix of the model."""
-    paths = {route.path for route in gateway.server._server.config.app.routes}  # type: ignore[attr-defined]
+    app = gateway.server._server.config.app  # type: ignore[attr-defined]
+    paths = set(app.openapi()["paths"])
+    assert "/v1/whitebox/activations" in paths and "/v1/fine_tuning/jobs" in paths
     for path in paths:
         assert not any(
             word in path
             for word in ("weights", "parameters", "state_dict", "adapter_weights", "download")
         )
+
+
+def test_the_techniques_client_uses_the_servers_wire_models_and_bounds(
+    gateway: LiveGateway,
+) -> None:
+    """The techniques' client used to redefine HookPoints, Intervention, FineTuneJob and
+    LossPoint without the server's bounds: an intervention the server refuses (a value
+    that overflows once scaled) was built and sent. Now there is one definition."""
+    import pydantic
+
+    from assay import techniques
+    from assay.gateway import finetuning, whitebox
+
+    assert techniques.Intervention is whitebox.Intervention
+    assert techniques.HookPoints is whitebox.HookPoints
+    assert techniques.FineTuneJob is finetuning.FineTuneJob
+    assert techniques.Generation is whitebox.InterventionGenerateResponse
+    with pytest.raises(pydantic.ValidationError, match="scale"):
+        techniques.Intervention(
+            hook_point="layers.1.residual_post", op="add", vector=[1e38], scale=1000
+        )
+    with techniques.WhiteboxClient(gateway.base_url, gateway.white) as client:
+        points = client.hook_points("tiny")
+        generated = client.generate("tiny", "hi", max_tokens=2)
+    assert isinstance(points, whitebox.HookPoints) and points.hook_points
+    assert isinstance(generated, whitebox.InterventionGenerateResponse)

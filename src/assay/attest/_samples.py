@@ -1,22 +1,24 @@
 """A Merkle tree over ``samples.jsonl`` and selective disclosure of its records.
 
-Each line is one per-sample record, written by assay as JSON with sorted keys
-(``json.dumps(record, sort_keys=True, ensure_ascii=False)``): that spelling is the
-record's canonical form, and its UTF-8 bytes without the line break are the leaf.
-Hashing the lines as they are (not re-serialising them) keeps 100,000 records
-well under a second; a disclosed record must be in canonical form, so one record
-has exactly one leaf.
+Each line is one per-sample record in RFC 8785 canonical JSON (:func:`record_line`),
+like every other JSON that assay hashes or signs; its UTF-8 bytes without the line
+break are the leaf. Hashing the lines as they are (not re-serialising them) keeps
+100,000 records well under a second; a disclosed record must be in canonical form, so
+one record has exactly one leaf. Folders written before records were RFC 8785 (JSON
+with sorted keys, ``json.dumps(record, sort_keys=True, ensure_ascii=False)``) still
+verify and disclose: that legacy spelling is accepted when reading.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assay._util.hashing import sha256_bytes
+from assay._util.hashing import CanonicalJSONError, canonical_json, sha256_bytes
 from assay.attest._merkle import MAX_PROOF_LENGTH, MerkleTree, leaf_hash, merkle_root
 from assay.attest._merkle import verify_inclusion as _verify_inclusion
 
@@ -27,6 +29,8 @@ _DISCLOSURE_FIELDS = {"type", "statement_digest", "tree_alg", "tree_size", "root
 _RECORD_FIELDS = {"index", "record", "proof"}
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_SAFE_INTEGER = 2**53 - 1  # RFC 8785 numbers are IEEE doubles
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
 class RecordsError(ValueError):
@@ -71,6 +75,27 @@ def samples_tree(path: Path) -> SamplesTree:
     return SamplesTree(digest=sha256_bytes(data), size=size, root=root)
 
 
+def record_line(record: dict[str, Any]) -> bytes:
+    """A record as one ``samples.jsonl`` line (without its line break): RFC 8785 JSON.
+
+    Values JSON numbers cannot hold exactly are written as strings rather than lost:
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, and integers beyond 2**53 - 1 in decimal.
+    """
+    return canonical_json(_representable(record))
+
+
+def _representable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE.get(value, "NaN")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE_INTEGER:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _representable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_representable(v) for v in value]
+    return value
+
+
 def _loads_no_duplicates(text: str) -> Any:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -84,16 +109,29 @@ def _loads_no_duplicates(text: str) -> Any:
 
 
 def parse_record(line: str) -> dict[str, Any]:
-    """A record line as a dict, insisting on its canonical spelling."""
+    """A record line as a dict, insisting on its canonical spelling (RFC 8785, or the
+    sorted-keys spelling of folders written before it)."""
     try:
         record = _loads_no_duplicates(line)
     except ValueError as exc:
         raise RecordsError(f"a record is not JSON: {exc}") from None
     if not isinstance(record, dict):
         raise RecordsError("a record is not a JSON object")
-    if json.dumps(record, sort_keys=True, ensure_ascii=False) != line:
-        raise RecordsError("a record is not in canonical form (sorted keys, as assay writes it)")
+    if not _is_canonical(record, line) and not _is_legacy(record, line):
+        raise RecordsError("a record is not in canonical form (RFC 8785 JSON, as assay writes it)")
     return record
+
+
+def _is_canonical(record: dict[str, Any], line: str) -> bool:
+    try:
+        return canonical_json(record) == line.encode("utf-8")
+    except CanonicalJSONError:
+        return False
+
+
+def _is_legacy(record: dict[str, Any], line: str) -> bool:
+    """The spelling of records written before they were RFC 8785."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False) == line
 
 
 def select_records(lines: list[bytes], samples: list[str], indices: list[int]) -> list[int]:

@@ -7,7 +7,10 @@ Storage is SQLAlchemy 2, so a log lives in SQLite or PostgreSQL, alone in a file
 migrations from :data:`TLOG_METADATA`). Several logs share the tables, told apart
 by name. Every leaf hash and every complete subtree hash is stored when a leaf is
 appended, so proofs for any tree size take O(log^2 n) row reads and the current root
-O(log n). On SQLite, triggers refuse UPDATE and DELETE on those tables.
+O(log n). Triggers refuse UPDATE and DELETE on those tables (SQLite and PostgreSQL;
+on PostgreSQL TRUNCATE too). They guard against accidents and careless tools; whoever
+owns the database can drop them, which is what signed checkpoints and consistency
+proofs are for.
 
 Checkpoints are c2sp.org/tlog-checkpoint notes (origin, size, base64 root), signed
 with Ed25519 under the origin as key name; witnesses and monitors of other
@@ -106,24 +109,50 @@ class NodeRow(TlogBase):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+_TLOG_TABLES = ("tlog_leaves", "tlog_nodes")
+
 APPEND_ONLY_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table} "
     "BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END"
-    for table in ("tlog_leaves", "tlog_nodes")
+    for table in _TLOG_TABLES
     for verb in ("update", "delete")
+]
+
+# The same on PostgreSQL, TRUNCATE included (row triggers do not see it). Idempotent, so
+# a service's migrations may run it again. The names are the log's own: a service may
+# add its own append-only triggers on these tables beside them.
+POSTGRES_APPEND_ONLY_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION tlog_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'the log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$",
+    *(
+        statement
+        for table in _TLOG_TABLES
+        for statement in (
+            f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION tlog_append_only()",
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION tlog_append_only()",
+        )
+    ),
 ]
 
 
 def create_tables(connection: Connection | Engine) -> None:
-    """Create the log tables (and, on SQLite, the append-only triggers) if missing."""
+    """Create the log tables and the triggers that refuse UPDATE and DELETE on them
+    (SQLite; PostgreSQL also TRUNCATE), if missing."""
     if isinstance(connection, Engine):
         with connection.begin() as conn:
             create_tables(conn)
         return
     TLOG_METADATA.create_all(connection, checkfirst=True)
-    if connection.dialect.name == "sqlite":
-        for statement in APPEND_ONLY_TRIGGERS:
-            connection.execute(text(statement))
+    triggers = {
+        "sqlite": APPEND_ONLY_TRIGGERS,
+        "postgresql": POSTGRES_APPEND_ONLY_TRIGGERS,
+    }.get(connection.dialect.name, [])
+    for statement in triggers:
+        connection.execute(text(statement))
 
 
 _LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assay._util.errors import UsageError
+from assay.attest import record_line
 from assay.records import SampleRecord
 
 STORE_FILE = "run.sqlite"
@@ -108,10 +109,12 @@ class RunStore:
             return [_record(r) for r in session.scalars(query).all()]
 
     def export_jsonl(self, path: Path, records: Iterable[SampleRecord] | None = None) -> None:
+        """Write ``samples.jsonl``: one RFC 8785 line per record (the leaves of the
+        attestation's Merkle tree)."""
         tmp = path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with tmp.open("wb") as f:
             for record in records if records is not None else self.records():
-                f.write(json.dumps(record.as_json(), sort_keys=True, ensure_ascii=False) + "\n")
+                f.write(record_line(record.as_json()) + b"\n")
         tmp.replace(path)
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The gateway: a model behind OpenAI-compatible routes, at an agreed access tier."""
 
-from assay.gateway._app import AppSettings, Backend, WhiteboxBackend, create_app
+from assay.gateway._app import AppSettings, create_app
+from assay.gateway._backend import Backend, FineTuningBackend, WhiteboxBackend
 from assay.gateway._build import Gateway, build_gateway
 from assay.gateway._config import GatewayConfig
 from assay.gateway._errors import GatewayError
@@ -30,6 +31,7 @@ __all__ = [
     "AppSettings",
     "Backend",
     "BackgroundServer",
+    "FineTuningBackend",
     "Gateway",
     "GatewayConfig",
     "GatewayError",

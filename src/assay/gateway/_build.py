@@ -62,10 +62,16 @@ def build_gateway(config: GatewayConfig, *, show_progress: bool = True) -> Gatew
         )
         local_backend = LocalBackend(local, batching)
         if config.fine_tuning.enabled:
+            from assay.gateway.finetuning import WorkerSettings
+
+            ft = config.fine_tuning
             local_backend.enable_fine_tuning(
                 tokens.engine,
                 config.storage.adapters_path(),
                 max_examples=limits.max_finetune_examples,
+                worker=WorkerSettings(
+                    threads=ft.worker_threads, nice=ft.worker_nice, max_attempts=ft.max_attempts
+                ),
             )
         backend = local_backend
         description = f"{local.name} ({local.fingerprint.digest[:23]}…), all tiers"

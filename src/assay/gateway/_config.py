@@ -48,6 +48,9 @@ max_batch_tokens = 32768
 
 [fine_tuning]
 enabled = true
+worker_threads = 1             # torch threads of the fine-tuning worker process
+worker_nice = 10               # it runs at a lower priority than the gateway
+max_attempts = 2               # starts of a job before a dying worker fails it
 
 [signing]
 key = "gateway"                # $ASSAY_HOME/keys/<key>.key signs checkpoints and exports
@@ -134,6 +137,9 @@ class MetricsConfig(_Section):
 
 class FineTuningConfig(_Section):
     enabled: bool = True
+    worker_threads: int = Field(default=1, ge=1, le=256)
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    max_attempts: int = Field(default=2, ge=1, le=100)
 
 
 class SigningConfig(_Section):

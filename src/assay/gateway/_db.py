@@ -62,6 +62,9 @@ class JobRow(Base):
     n_examples: Mapped[int] = mapped_column(Integer)
     losses: Mapped[list[dict[str, float]]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # worker starts so far
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 def serialized(engine: Engine) -> AbstractContextManager[Any]:

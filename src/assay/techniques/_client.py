@@ -16,7 +16,29 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay._util.errors import AssayError
+from assay.gateway.finetuning import FineTuneJob
+from assay.gateway.whitebox import (
+    GradientResponse,
+    HookPoints,
+    Intervention,
+    InterventionGenerateResponse,
+    ProbeResponse,
+)
 from assay.techniques._base import BudgetMeter
+
+__all__ = [
+    "CompletionChoice",
+    "FineTuneJob",
+    "GatewayRequestError",
+    "Generation",
+    "GradientResult",
+    "HookPoints",
+    "Intervention",
+    "Message",
+    "ProbeResult",
+    "Prompt",
+    "WhiteboxClient",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,70 +69,16 @@ class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class HookPoints(_Loose):
-    model: str
-    num_layers: int
-    hidden_size: int
-    hook_points: list[str]
-
-
-class Intervention(BaseModel):
-    """Add ``scale * vector`` or ablate the direction ``vector`` at a hook point."""
-
-    model_config = ConfigDict(extra="forbid")
-    hook_point: str
-    op: Literal["add", "ablate"]
-    vector: list[float]
-    scale: float = 1.0
-    positions: Literal["all", "prompt", "generated"] = "all"
-
-
-class Generation(_Loose):
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    floats: int = 0
-
-
-class GradientResult(_Loose):
-    input_tokens: list[int]
-    target_tokens: list[int]
-    target_logprob: float
-    positions: list[int]
-    candidates: list[list[int]] | None = None
-    floats: int = 0
-
-
-class ProbeResult(_Loose):
-    id: str
-    hook_point: str
-    train_accuracy: float
-    test_accuracy: float | None
-    test_scores: list[float]
-    floats: int = 0
+# The gateway's wire models, under the names the techniques use.
+Generation = InterventionGenerateResponse
+GradientResult = GradientResponse
+ProbeResult = ProbeResponse
 
 
 class CompletionChoice(_Loose):
     text: str
     token_logprobs: list[float | None] = Field(default_factory=list)
     top_logprobs: list[dict[str, float] | None] = Field(default_factory=list)
-
-
-class LossPoint(_Loose):
-    step: int
-    loss: float
-
-
-class FineTuneJob(_Loose):
-    id: str
-    fine_tuned_model: str
-    status: str
-    training_examples: int
-    steps_done: int
-    losses: list[LossPoint] = Field(default_factory=list)
-    seconds: float | None = None
-    error: str | None = None
 
 
 def _input(prompt: Prompt) -> dict[str, Any]:

@@ -7,9 +7,19 @@ own row is finished, not when the slowest row of its batch is.
 
 Engagements take turns: a batch (and each join into a running batch) takes one row
 from each engagement with rows waiting, in the order their oldest rows arrived, before
-a second from any, so one tenant with many rows cannot starve another. A row that
-fails is taken out of its batch and fails only its own request; if a whole batch fails
-for a reason no row can be blamed for, its unfinished rows are rerun one by one.
+a second from any, so one tenant with many rows cannot starve another. And they share
+the batch: while more than one engagement has rows running or waiting (or had some
+within the last ``linger_s``, so that a client sending one request after another keeps
+its place between them), none holds more than ``max_batch_size // engagements`` rows
+(at least one). An engagement below its share joins the running batch at the next
+decoding step even when the batch is full (up to twice ``max_batch_size``); the others'
+rows above their share are not replaced when they finish. A decoding step costs about
+as much as its rows, so a tenant's latency is bounded by its share of the batch, not
+by how much another tenant sends.
+
+A row that fails is taken out of its batch and fails only its own request; if a whole
+batch fails for a reason no row can be blamed for, its unfinished rows are rerun one
+by one.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -76,6 +86,7 @@ class MicroBatcher:
         max_wait_s: float = 0.005,
         max_batch_tokens: int = 32768,
         continuous: bool = True,
+        linger_s: float = 1.0,
     ) -> None:
         self._run_batch = run_batch
         self.max_batch_size = max_batch_size
@@ -85,6 +96,9 @@ class MicroBatcher:
         self._lock = threading.Lock()  # the queue is read by the model thread too
         self.stats = BatchStats()
         self._queue: deque[_Queued] = deque()
+        self._held: Counter[str] = Counter()  # rows of the running batch per engagement
+        self.linger_s = linger_s
+        self._left: dict[str, float] = {}  # when an engagement's last running row ended
         self._wake: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor = model_thread()
@@ -134,9 +148,11 @@ class MicroBatcher:
         rows = list(batch)  # grows as requests join the running batch
 
         def deliver(i: int, result: GenerationResult) -> None:
+            self._release(rows[i])
             loop.call_soon_threadsafe(_resolve, rows[i].future, result)
 
         def fail(i: int, exc: BaseException) -> None:
+            self._release(rows[i])
             loop.call_soon_threadsafe(_fail, rows[i].future, exc)
 
         def admit(
@@ -148,6 +164,8 @@ class MicroBatcher:
             self.stats.admitted += len(joined)
             return [q.request for q in joined]
 
+        with self._lock:
+            self._held = Counter(q.engagement for q in batch)
         self.stats.batches += 1
         self.stats.requests += len(batch)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
@@ -163,6 +181,8 @@ class MicroBatcher:
                 fail,
             )
         except Exception:  # no row to blame: rerun the unfinished alone
+            with self._lock:
+                self._held.clear()
             for queued in rows:
                 if queued.future.done():
                     continue
@@ -187,37 +207,65 @@ class MicroBatcher:
                 except Exception as exc:
                     loop.call_soon_threadsafe(_fail, queued.future, exc)
 
+    def _release(self, queued: _Queued) -> None:
+        """A row of the running batch ended (called on the model thread)."""
+        with self._lock:
+            self._held[queued.engagement] -= 1
+            if self._held[queued.engagement] <= 0:
+                self._left[queued.engagement] = time.monotonic()
+
     def _admit(self, active: int, can_join: Callable[[GenerationRequest], bool]) -> list[_Queued]:
         """Called on the model thread between decoding steps: queued requests that may
-        join the running batch, engagements taking turns, within the batch limits."""
+        join the running batch, engagements taking turns and sharing the batch."""
         with self._lock:
-            room = self.max_batch_size - active
-            if room <= 0 or not self._queue:
+            if not self._queue:
                 return []
-            return self._take(room, can_join)
+            joined = self._take(
+                self.max_batch_size - active, can_join, self._held, 2 * self.max_batch_size - active
+            )
+            self._held.update(q.engagement for q in joined)
+            return joined
 
     def _take_batch(self) -> list[_Queued]:
         """Up to ``max_batch_size`` queued requests, engagements taking turns."""
         with self._lock:
-            return self._take(self.max_batch_size, lambda _r: True)
+            return self._take(self.max_batch_size, lambda _r: True, Counter(), self.max_batch_size)
 
-    def _take(self, room: int, can_join: Callable[[GenerationRequest], bool]) -> list[_Queued]:
-        """Round-robin over engagements (oldest waiting first), within ``room`` rows and
-        the token budget. Each engagement's oldest row goes first, then its rows closest
-        in length to the oldest row of all (less padding). Caller holds the lock."""
+    def _take(
+        self,
+        room: int,
+        can_join: Callable[[GenerationRequest], bool],
+        held: Counter[str],
+        ceiling: int,
+    ) -> list[_Queued]:
+        """Round-robin over engagements (oldest waiting first) within the token budget.
+
+        One engagement with work takes up to ``room`` rows. Several take up to their
+        share each (``held`` rows already running count), even beyond ``room`` but never
+        beyond ``ceiling``. Each engagement's oldest row goes first, then its rows
+        closest in length to the oldest row of all (less padding). Caller holds the lock.
+        """
         lines: dict[str, list[_Queued]] = {}
         for queued in self._queue:
             if not queued.future.cancelled():  # cancelled: the client went away
                 lines.setdefault(queued.engagement, []).append(queued)
         if not lines:
             return []
+        working = set(lines) | {e for e, n in held.items() if n > 0} | self._lingering()
+        if len(working) > 1:
+            share = max(1, self.max_batch_size // len(working))
+            allowance = {e: share - held[e] for e in lines}
+            limit = ceiling
+        else:
+            allowance = dict.fromkeys(lines, room)
+            limit = room
         anchor = len(next(iter(lines.values()))[0].request.prompt_ids)
         turns = {
             engagement: deque(
                 [
                     line[0],
                     *sorted(
-                        line[1 : 4 * room + 1],
+                        line[1 : 4 * max(limit, 1) + 1],
                         key=lambda q: abs(len(q.request.prompt_ids) - anchor),
                     ),
                 ]
@@ -226,9 +274,12 @@ class MicroBatcher:
         }
         taken: list[_Queued] = []
         tokens = 0
-        while len(taken) < room and turns:
+        while len(taken) < limit and turns:
             for engagement in list(turns):
                 line = turns[engagement]
+                if allowance[engagement] <= 0:
+                    del turns[engagement]
+                    continue
                 queued = line.popleft()
                 if not line:
                     del turns[engagement]
@@ -239,13 +290,21 @@ class MicroBatcher:
                     continue
                 taken.append(queued)
                 tokens += cost
-                if len(taken) >= room:
+                allowance[engagement] -= 1
+                if len(taken) >= limit:
                     break
         chosen = {id(q) for q in taken}
         self._queue = deque(
             q for q in self._queue if id(q) not in chosen and not q.future.cancelled()
         )
         return taken
+
+    def _lingering(self) -> set[str]:
+        """Engagements whose last row ended within ``linger_s``. Caller holds the lock."""
+        now = time.monotonic()
+        for engagement in [e for e, t in self._left.items() if now - t >= self.linger_s]:
+            del self._left[engagement]
+        return set(self._left)
 
 
 def _cost(request: GenerationRequest) -> int:

@@ -9,211 +9,50 @@ generation, every prompt position for rows that asked for prompt logprobs.
 Reported logprobs are those of the model's raw distribution (temperature 1,
 no nucleus truncation), whatever sampling parameters chose the token; this is
 what vLLM reports too, and what scoring by likelihood needs.
+
+Longer than most modules (under 500 lines): the engine is one algorithm (prefill,
+decoding, admission of new rows, a failing row taken out), and splitting its steps
+apart would scatter state they share. Row types, token texts and the KV-cache state
+live in ``_rows``, ``_texts`` and ``_cache``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
 
+from assay.gateway.backends._cache import Decoding, can_merge
+from assay.gateway.backends._rows import (
+    Admit,
+    GenerationRequest,
+    GenerationResult,
+    OnFail,
+    PositionLogprobs,
+    RowError,
+    TokenLogprob,
+    count_floats,
+)
+from assay.gateway.backends._texts import TokenTexts
 from assay.gateway.whitebox._hooks import ModelLayout, hooked, is_peft, layout_of
-from assay.gateway.whitebox._interventions import Intervention
 
-FinishReason = Literal["stop", "length"]
+__all__ = [
+    "Admit",
+    "Engine",
+    "GenerationRequest",
+    "GenerationResult",
+    "OnFail",
+    "PositionLogprobs",
+    "RowError",
+    "TokenLogprob",
+    "TokenTexts",
+    "count_floats",
+]
 
 # torch.Generator.manual_seed takes [-2**63, 2**64)
 _SEED_MIN, _SEED_MAX = -(2**63), 2**64 - 1
-
-
-class RowError(Exception):
-    """One row of a batch cannot go on; only its own request fails, with this reason."""
-
-    def __init__(self, message: str, code: str = "row_failed") -> None:
-        super().__init__(message)
-        self.code = code
-
-
 _GREEDY_BELOW = 1e-5
-_BYTE_FALLBACK = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    """One candidate token at a position and its log-probability."""
-
-    token_id: int
-    logprob: float
-
-
-@dataclass(frozen=True)
-class PositionLogprobs:
-    """The token actually at a position, its log-probability, and the top alternatives."""
-
-    token_id: int
-    logprob: float
-    top: tuple[TokenLogprob, ...] = ()
-
-
-@dataclass
-class GenerationRequest:
-    """What one row of a batch asks for.
-
-    ``logprobs`` / ``prompt_logprobs``: ``None`` for none; ``k >= 0`` for the chosen
-    token's logprob plus the ``k`` most likely alternatives at each position.
-    """
-
-    prompt_ids: list[int]
-    max_new_tokens: int = 16
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int | None = None
-    stop: Sequence[str] = ()
-    logprobs: int | None = None
-    prompt_logprobs: int | None = None
-    interventions: tuple[Intervention, ...] = ()
-    adapter: str | None = None  # a LoRA adapter loaded on a peft-wrapped model
-
-
-@dataclass
-class GenerationResult:
-    """Generated tokens and text, with the logprobs that were asked for."""
-
-    prompt_ids: list[int]
-    output_ids: list[int] = field(default_factory=list)
-    text: str = ""
-    finish_reason: FinishReason = "length"
-    output_logprobs: list[PositionLogprobs] | None = None
-    # entry 0 is None: the first prompt token has no context to be predicted from
-    prompt_logprobs: list[PositionLogprobs | None] | None = None
-
-
-Admit = Callable[[int, Callable[["GenerationRequest"], bool]], list["GenerationRequest"]]
-OnFail = Callable[[int, BaseException], None]
-
-
-@dataclass
-class _Decoding:
-    """Rows still generating: their request indices, next input tokens, attention
-    mask, next positions and KV cache (all in the same row order)."""
-
-    active: list[int]
-    tokens: list[int]
-    attention: torch.Tensor
-    positions: torch.Tensor
-    cache: Any
-
-    def keep(self, rows: list[int], tokens: list[int]) -> None:
-        """Drop finished rows (``rows``: positions to keep)."""
-        if len(rows) < len(self.active):
-            index = torch.tensor(rows, dtype=torch.long)
-            if rows:
-                self.cache.batch_select_indices(index.to(_device_of(self.cache)))
-            self.attention = self.attention[index]
-            self.positions = self.positions[index]
-        self.active = [self.active[j] for j in rows]
-        self.tokens = tokens
-
-    def merge(self, other: _Decoding) -> None:
-        """Let ``other``'s rows join: left-pad the shorter history, then stack."""
-        width = max(self.attention.shape[1], other.attention.shape[1])
-        for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
-            mine.keys = torch.cat([_left_pad(mine.keys, width), _left_pad(theirs.keys, width)], 0)
-            mine.values = torch.cat(
-                [_left_pad(mine.values, width), _left_pad(theirs.values, width)], 0
-            )
-        self.attention = torch.cat(
-            [_left_pad_mask(self.attention, width), _left_pad_mask(other.attention, width)], 0
-        )
-        self.positions = torch.cat([self.positions, other.positions])
-        self.active += other.active
-        self.tokens += other.tokens
-
-
-def _left_pad(states: torch.Tensor, width: int) -> torch.Tensor:
-    """Pad a ``[batch, heads, seq, dim]`` cache tensor with zeros on the left of ``seq``."""
-    missing = width - states.shape[-2]
-    if missing == 0:
-        return states
-    return torch.nn.functional.pad(states, (0, 0, missing, 0))
-
-
-def _left_pad_mask(mask: torch.Tensor, width: int) -> torch.Tensor:
-    missing = width - mask.shape[1]
-    return mask if missing == 0 else torch.nn.functional.pad(mask, (missing, 0))
-
-
-def _device_of(cache: Any) -> torch.device:
-    return cache.layers[0].keys.device  # type: ignore[no-any-return]
-
-
-def _mergeable(cache: Any) -> bool:
-    """Continuous batching needs plain full-attention cache layers (not sliding windows)."""
-    layers: list[Any] = list(getattr(cache, "layers", None) or [])
-    return bool(layers) and all(
-        type(layer).__name__ == "DynamicLayer" and getattr(layer, "keys", None) is not None
-        for layer in layers
-    )
-
-
-class TokenTexts:
-    """Exact text and bytes of single tokens (byte-level BPE and SentencePiece aware)."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self._tokenizer = tokenizer
-        self._byte_decoder = _byte_level_decoder()
-        self._cache: dict[int, tuple[str, bytes]] = {}
-
-    def text_of(self, token_id: int) -> str:
-        return self._lookup(token_id)[0]
-
-    def bytes_of(self, token_id: int) -> bytes:
-        return self._lookup(token_id)[1]
-
-    def _lookup(self, token_id: int) -> tuple[str, bytes]:
-        hit = self._cache.get(token_id)
-        if hit is None:
-            hit = self._compute(token_id)
-            self._cache[token_id] = hit
-        return hit
-
-    def _compute(self, token_id: int) -> tuple[str, bytes]:
-        piece = self._tokenizer.convert_ids_to_tokens(token_id)
-        if isinstance(piece, str):
-            if piece in self._tokenizer.all_special_tokens:
-                return piece, piece.encode()
-            byte_match = _BYTE_FALLBACK.match(piece)
-            if byte_match:
-                raw = bytes([int(byte_match.group(1), 16)])
-                return raw.decode("utf-8", errors="replace"), raw
-            if piece and all(ch in self._byte_decoder for ch in piece):
-                raw = bytes(self._byte_decoder[ch] for ch in piece)
-                return raw.decode("utf-8", errors="replace"), raw
-            if piece.startswith("\u2581"):  # SentencePiece word boundary
-                text = " " + piece[1:]
-                return text, text.encode()
-        text = self._tokenizer.decode([token_id])
-        return text, text.encode()
-
-
-def _byte_level_decoder() -> dict[str, int]:
-    """Inverse of GPT-2's byte-to-unicode table used by byte-level BPE vocabularies."""
-    printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    codes = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, codes, strict=True)}
 
 
 class Engine:
@@ -337,7 +176,7 @@ class Engine:
         results: list[GenerationResult] = []
         generators: list[torch.Generator] = []
         state = self._prefill(requests, 0, results, generators, on_done, on_fail)
-        mergeable = state is not None and _mergeable(state.cache)
+        mergeable = state is not None and can_merge(state.cache)
 
         def can_join(request: GenerationRequest) -> bool:
             return all(iv.hook in hooks for iv in request.interventions)
@@ -422,7 +261,7 @@ class Engine:
         generators: list[torch.Generator],
         on_done: Callable[[int, GenerationResult], None],
         on_fail: OnFail,
-    ) -> _Decoding | None:
+    ) -> Decoding | None:
         """One forward pass over new prompts: prompt logprobs, first tokens, and the
         state (cache, mask, positions) of the rows that go on generating."""
         results.extend(GenerationResult(prompt_ids=list(r.prompt_ids)) for r in requests)
@@ -520,7 +359,7 @@ class Engine:
         rows = torch.tensor(active, dtype=torch.long)
         if len(active) < batch:
             cache.batch_select_indices(rows.to(self.device))
-        return _Decoding(
+        return Decoding(
             active=[start + ok[j] for j in active],
             tokens=tokens,
             attention=attention[rows],

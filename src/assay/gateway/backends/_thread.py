@@ -4,8 +4,9 @@ PyTorch's OpenMP backend gives every thread that runs a parallel region its own
 team of worker threads. Two threads doing torch work (say, the model thread of a
 gateway and a caller's main thread) leave two teams competing for the same cores,
 and on a 2-core machine both then run about 1.7x slower (measured; see
-docs/benchmarks.md). So every backend, job and operation that touches a model runs
-here, one task at a time.
+docs/benchmarks.md). So every backend and operation that touches a model in this
+process runs here, one task at a time (fine-tuning trains in a process of its own,
+with its own thread budget: ``assay.gateway.finetuning``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ Positions = Literal["all", "prompt", "generated"]
 
 
 @dataclass(frozen=True)
-class Intervention:
-    """Change the activation at ``hook`` for one request.
+class RowIntervention:
+    """Change the activation at ``hook`` for one row of a batch (the engine's form of
+    an :class:`~assay.gateway.whitebox.Intervention`).
 
     ``add``: ``h + scale * vector``. ``ablate``: remove ``scale`` times the component of
     ``h`` along ``vector`` (``scale=1`` removes it entirely, as in refusal-direction

@@ -1,6 +1,6 @@
-"""The white-box operations themselves. Each runs on the model thread, takes token
-ids and names, and returns activations, gradients or probe results: never
-parameters, never code from the caller."""
+"""The torch computations behind the white-box operations. Each runs on the model
+thread, takes token ids and names, and returns activations, gradients or probe
+results: never parameters, never code from the caller."""
 
 from __future__ import annotations
 
