@@ -249,7 +249,12 @@ def allowed_from(finding: Finding, step: FindingStep) -> bool:
     """Whether ``step`` may follow the finding's state (nothing but the publication
     itself while a publication is under way)."""
     in_state = FindingState(finding.state) in STEPS[step].sources
-    return in_state and (step is FindingStep.PUBLISH or finding.publishing_at is None)
+    return in_state and (step is FindingStep.PUBLISH or not publishing(finding))
+
+
+def publishing(finding: Finding) -> bool:
+    """A publication is claimed and not finished yet."""
+    return finding.publishing_at is not None and finding.published_at is None
 
 
 def check_step(finding: Finding, step: FindingStep) -> None:
@@ -257,7 +262,7 @@ def check_step(finding: Finding, step: FindingStep) -> None:
     if allowed_from(finding, step):
         return
     current = FindingState(finding.state)
-    if finding.publishing_at is not None and current is not S.PUBLISHED:
+    if publishing(finding):
         raise conflict("the finding is being published", code="invalid_transition")
     possible = ", ".join(sorted(s.value for s in STEPS[step].sources))
     raise conflict(
