@@ -88,17 +88,25 @@ def _rates(report: dict[str, Any], area: str) -> list[Rate]:
 
 
 def _areas(report: dict[str, Any]) -> list[AreaRow]:
+    """Each risk area of the report: its decided level (when the plan has levels) and
+    the rates of its suites."""
+    decided = {a.get("risk_area", "?"): a for a in report.get("decision", {}).get("risk_areas", [])}
+    order = list(decided)
+    for suite in report.get("suites", []):
+        if suite.get("risk_area") and suite["risk_area"] not in order:
+            order.append(suite["risk_area"])
     rows = []
-    for area in report.get("decision", {}).get("risk_areas", []):
+    for area in order:
+        d = decided.get(area, {})
         rows.append(
             AreaRow(
-                risk_area=area.get("risk_area", "?"),
-                title=area.get("title", area.get("risk_area", "?")),
-                level=area.get("level"),
-                level_name=area.get("level_name", ""),
-                actions=[a.replace("_", " ") for a in area.get("actions", [])],
-                settled=bool(area.get("settled", True)),
-                rates=_rates(report, area.get("risk_area", "")),
+                risk_area=area,
+                title=d.get("title", area.replace("_", " ")),
+                level=d.get("level"),
+                level_name=d.get("level_name", ""),
+                actions=[a.replace("_", " ") for a in d.get("actions", [])],
+                settled=bool(d.get("settled", True)),
+                rates=_rates(report, area),
             )
         )
     return rows
