@@ -287,3 +287,27 @@ def test_pages_have_landmarks_a_language_and_labelled_controls(
         assert page.count("<h1") == 1, path
         assert 'name="viewport"' in page, path
         assert _labelled(page) == [], path
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_have_at_least_aa_contrast() -> None:
+    from assay.registry._web import STATIC
+
+    css = (STATIC / "registry.css").read_text()
+    colours = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-f]{6});", css))
+    text = ("ink", "muted", "link", "bad", "warn", "good")
+    pairs = [(t, b) for t in text for b in ("paper", "band")] + [("paper", "link")]
+    for fore, back in pairs:
+        assert _contrast(colours[fore], colours[back]) >= 4.5, (fore, back)
+    assert _contrast(colours["warn"], "#fff8e6") >= 4.5  # the notice box
+    assert ":focus-visible" in css and "outline: 3px solid" in css
