@@ -15,6 +15,7 @@ extension both parties agreed to. The screenshots in docs/ come from this test
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -31,8 +32,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from assay.attest import verify_log_proof
+from assay.registry import OrgKind, Role, seal
 from tests.registry._flows import FINGERPRINT, audit_folder
-from tests.registry.test_end_to_end import ASSAY, Party, _port, _wait, postgres_db, processes
+from tests.registry.test_end_to_end import Party, _port, _wait, postgres_db, processes
 from tests.registry.test_webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +99,27 @@ def receivers() -> Iterator[dict[str, Receiver]]:
         r.stop()
 
 
+def _bootstrap(url: str) -> dict[str, str]:
+    """Organisations, users with passwords and admin tokens, on the database."""
+    from assay.registry._auth import add_user, create_org, issue_token, set_password
+    from assay.registry._db import open_database, session_factory
+
+    engine = open_database(url)
+    tokens = {}
+    with session_factory(engine)() as session:
+        now = START
+        for slug, kind in (("acme", "developer"), ("lab", "tester"), ("aisi", "authority")):
+            create_org(session, slug, kind=OrgKind(kind), name=None, jurisdiction="EU", now=now)
+            user = add_user(session, slug, f"admin@{slug}", role=Role.ADMIN, now=now)
+            set_password(session, user.name, PASSWORDS[slug])
+            tokens[slug] = issue_token(
+                session, user, scopes=["submit", "admin"], expires_in=None, label=None, now=now
+            ).secret
+        session.commit()
+    engine.dispose()
+    return tokens
+
+
 def _login(browser: Any, registry: str, user: str, password: str) -> Any:
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
@@ -117,34 +140,10 @@ def test_a_national_security_finding_from_filing_to_publication(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # ---- the operator: organisations, users with passwords, tokens, settings ---------
+    # (bootstrapping by command line is tested in test_end_to_end.py and test_cli.py;
+    # here it is done on the database directly: the commands used are disclosure's)
     operator = Party(tmp_path / "operator")
-    db = ["--db", postgres_db]
-    for slug, kind in (("acme", "developer"), ("lab", "tester"), ("aisi", "authority")):
-        operator.run("registry", "org", "create", slug, "--kind", kind, "--jurisdiction", "EU", *db)
-        operator.run("registry", "user", "add", slug, f"admin@{slug}", "--role", "admin", *db)
-        subprocess.run(
-            [ASSAY, "registry", "user", "password", f"admin@{slug}", "--stdin", *db],
-            input=PASSWORDS[slug] + "\n",
-            env=operator.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    tokens = {
-        slug: operator.last_line(
-            "registry",
-            "token",
-            "issue",
-            "--user",
-            f"admin@{slug}",
-            "--scope",
-            "submit",
-            "--scope",
-            "admin",
-            *db,
-        )
-        for slug in ("acme", "lab", "aisi")
-    }
+    tokens = _bootstrap(postgres_db)
     settings = tmp_path / "registry.toml"
     settings.write_text(
         "[disclosure]\nembargo_days = 90\ngrace_days = 30\n"
@@ -183,94 +182,80 @@ def test_a_national_security_finding_from_filing_to_publication(
 
     developer, tester, authority = party("acme"), party("lab"), party("aisi")
     public = httpx.Client(base_url=registry, timeout=30)
+    api = {
+        slug: httpx.Client(
+            base_url=registry, timeout=30, headers={"Authorization": f"Bearer {tokens[slug]}"}
+        )
+        for slug in tokens
+    }
 
-    # ---- keys, webhooks, a released model version, a public audit of it ---------------
+    def ok(slug: str, method: str, path: str, body: Any = None) -> Any:
+        response = api[slug].request(method, path, json=body)
+        assert response.status_code < 300, (path, response.status_code, response.text)
+        return response.json()
+
+    # ---- keys and webhooks by command line; a released version and a public audit -----
     developer.run("registry", "keys", "publish", "--signing-key", "gateway")
     tester.run("registry", "keys", "publish")
     authority.run("registry", "keys", "publish", "--signing-key", "authority")
-    secrets = {
-        slug: who.last_line("registry", "webhooks", "add", receivers[slug].url)
-        for slug, who in (("acme", developer), ("aisi", authority))
-    }
-    for slug, secret in secrets.items():
-        receivers[slug].secret = secret
-    developer.run("registry", "models", "register", "acme-1", "--description", "a chat model")
-    model_id = (
-        developer.run("registry", "models", "list", "--developer", "acme")
-        .stdout.split()[0]
-        .lstrip("#")
+    for slug, who in (("acme", developer), ("aisi", authority)):
+        receivers[slug].secret = who.last_line("registry", "webhooks", "add", receivers[slug].url)
+    model_id = ok("acme", "POST", "/v1/models", {"name": "acme-1"})["id"]
+    version_id = str(
+        ok(
+            "acme",
+            "POST",
+            f"/v1/models/{model_id}/versions",
+            {
+                "version": "2026-03",
+                "release_status": "api",
+                "fingerprints": [{"algorithm": FINGERPRINT[0], "digest": FINGERPRINT[1]}],
+            },
+        )["id"]
     )
-    version_id = (
-        developer.run(
-            "registry",
-            "models",
-            "add-version",
-            model_id,
-            "2026-03",
-            "--release",
-            "api",
-            "--fingerprint",
-            f"{FINGERPRINT[0]}={FINGERPRINT[1]}",
-        )
-        .stdout.split("#")[1]
-        .split()[0]
+    service = ok(
+        "lab",
+        "POST",
+        "/v1/services",
+        {"name": "Misuse audit", "tiers": ["grey"], "suites": ["toy_suite"], "plans": ["quick"]},
     )
-    service_id = (
-        tester.run(
-            "registry",
-            "services",
-            "publish",
-            "Misuse audit",
-            "--tier",
-            "grey",
-            "--suite",
-            "toy_suite",
-            "--plan",
-            "quick",
-        )
-        .stdout.split("#")[1]
-        .split()[0]
+    engagement = str(
+        ok(
+            "acme",
+            "POST",
+            "/v1/engagements",
+            {
+                "service_id": service["id"],
+                "version_id": int(version_id),
+                "scope": {"tier": "grey", "suites": ["toy_suite"], "plan": "quick"},
+            },
+        )["id"]
     )
-    engagement = developer.last_line(
-        "registry",
-        "engagements",
-        "request",
-        "--service",
-        service_id,
-        "--version",
-        version_id,
-        "--tier",
-        "grey",
-        "--suite",
-        "toy_suite",
-        "--plan",
-        "quick",
+    ok("lab", "POST", f"/v1/engagements/{engagement}/accept", {})
+    key = next(k for k in ok("lab", "GET", "/v1/orgs/lab/keys") if k["kind"] == "sealing")
+    sealed = seal(base64.b64decode(key["public_key"]), b"asy_placeholder_token")
+    ok(
+        "acme",
+        "POST",
+        f"/v1/engagements/{engagement}/access",
+        {
+            "gateway_url": "http://gateway.invalid/v1",
+            "tier": "grey",
+            "recipient_key_id": key["id"],
+            "sealed_token_b64": base64.b64encode(sealed).decode(),
+        },
     )
-    tester.run("registry", "engagements", "accept", engagement)
-    grant = subprocess.run(
-        [
-            ASSAY,
-            "registry",
-            "engagements",
-            "grant",
-            engagement,
-            "--gateway",
-            "http://gateway.invalid/v1",
-            "--tier",
-            "grey",
-        ],
-        env=dict(developer.env, ASSAY_GATEWAY_TOKEN="asy_placeholder_token"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert grant.returncode == 0, grant.stderr
-    tester.run("registry", "engagements", "start", engagement)
+    ok("lab", "POST", f"/v1/engagements/{engagement}/start", {})
     with monkeypatch.context() as m:
         m.setenv("ASSAY_HOME", str(tester.home))  # the audit is signed with the tester's key
-        audit_folder(tmp_path / "audit")
-    submission = tester.last_line(
-        "registry", "submit", engagement, str(tmp_path / "audit"), "--public"
+        envelope, report = audit_folder(tmp_path / "audit")
+    submission = str(
+        ok(
+            "lab",
+            "POST",
+            f"/v1/engagements/{engagement}/submissions",
+            {"attestation": envelope, "report": report, "visibility": "public"},
+        )["id"]
     )
 
     # ---- the tester files a national-security finding ---------------------------------
@@ -334,7 +319,8 @@ def test_a_national_security_finding_from_filing_to_publication(
     assert public.get(f"/v1/findings/{first}").status_code == 404
 
     # ---- the developer claims a fix, the tester confirms: in the browser -------------
-    clock.advance(timedelta(days=20))
+    clock.advance(timedelta(days=20))  # browser sessions last 12 hours: sign in again
+    dev_page = _login(chromium, registry, "admin@acme", PASSWORDS["acme"])
     dev_page.goto(f"{registry}/findings/{first}")
     dev_page.locator("#step-claim-fix textarea").fill("refusal training extended to role-play")
     dev_page.get_by_role("button", name="Claim a fix").click()
