@@ -262,31 +262,32 @@ def _labelled(page: str) -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("who", ["public", "tester", "developer"])
 def test_pages_have_landmarks_a_language_and_labelled_controls(
-    world: World, tmp_path: Path, who: str
+    world: World, tmp_path: Path
 ) -> None:
     scene = _published_scene(world, tmp_path)
-    pages = [
-        "/",
-        f"/versions/{scene['version']}",
-        "/orgs/lab",
-        "/log",
-        "/log/consistency?first=1",
-        "/findings",
-        "/login",
-    ]
-    if who != "public":
-        pages += ["/inbox", f"/findings/{scene['embargoed']}", "/engagements"]
-    if who == "tester":
-        pages.append("/findings/new")
-    for path in pages:
-        page = world.call(who, "GET", path).text
-        assert '<html lang="en">' in page and '<main id="main"' in page, path
-        assert '<nav aria-label="Main">' in page and '<header class="site">' in page, path
-        assert page.count("<h1") == 1, path
-        assert 'name="viewport"' in page, path
-        assert _labelled(page) == [], path
+    for who in ("public", "tester", "developer"):
+        pages = [
+            "/",
+            f"/versions/{scene['version']}",
+            "/orgs/lab",
+            "/log",
+            "/log/consistency?first=1",
+            "/findings",
+            "/login",
+        ]
+        if who != "public":
+            pages += ["/inbox", f"/findings/{scene['embargoed']}", "/engagements"]
+        if who == "tester":
+            pages.append("/findings/new")
+        for path in pages:
+            page = world.call(who, "GET", path).text
+            where = f"{who} {path}"
+            assert '<html lang="en">' in page and '<main id="main"' in page, where
+            assert '<nav aria-label="Main">' in page and '<header class="site">' in page, where
+            assert page.count("<h1") == 1, where
+            assert 'name="viewport"' in page, where
+            assert _labelled(page) == [], where
 
 
 def _luminance(hex_colour: str) -> float:
