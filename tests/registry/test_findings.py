@@ -537,3 +537,15 @@ def test_settings_file_errors_are_clear(tmp_path: Path) -> None:
             load_settings(bad)
     assert Settings().disclosure.embargo == timedelta(days=90)
     assert Settings().disclosure.grace_after_fix == timedelta(days=30)
+
+
+def test_publication_moments_read_the_same_from_sqlite_and_postgresql() -> None:
+    """SQLite hands back naive times and PostgreSQL ones in its session's time zone; the
+    publication entry's text must not depend on which (it is hashed into the log)."""
+    from datetime import datetime, timezone
+
+    from assay.registry._clock import utc
+
+    naive = datetime(2026, 1, 1, 9, 0)
+    tokyo = datetime(2026, 1, 1, 18, 0, tzinfo=timezone(timedelta(hours=9)))
+    assert utc(naive).isoformat() == utc(tokyo).isoformat() == "2026-01-01T09:00:00+00:00"

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from assay._util.db import aware
+from assay.registry._clock import utc
 from assay.registry._db import Finding
 from assay.registry._deps import Caller, Db
 from assay.registry._policy import Action, authorize
@@ -29,7 +30,7 @@ def base_url(request: Request) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return aware(moment).isoformat().replace("+00:00", "Z")
+    return utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _tag(base: str, what: str) -> str:

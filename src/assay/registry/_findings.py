@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from assay._util.db import aware
 from assay._util.errors import UsageError
 from assay._util.hashing import canonical_json, sha256_bytes
+from assay.registry._clock import utc
 from assay.registry._db import (
     Finding,
     FindingEvent,
@@ -375,7 +376,7 @@ def public_record(session: Session, finding: Finding, published_at: datetime) ->
     trail = [
         {
             "action": e.action,
-            "at": aware(e.at).isoformat(),
+            "at": utc(e.at).isoformat(),
             "by": orgs.get(e.actor_org_id, "authority") if e.actor_org_id else "registry",
         }
         for e in events_of(session, finding.id)
@@ -399,7 +400,7 @@ def public_record(session: Session, finding: Finding, published_at: datetime) ->
         "policy_violation": finding.policy_violation,
         "detection": finding.detection,
         "attestation": statement,
-        "filed_at": aware(finding.filed_at).isoformat(),
+        "filed_at": utc(finding.filed_at).isoformat(),
         "published_at": published_at.isoformat(),
         "trail": trail,
     }
@@ -443,7 +444,7 @@ def publish(reg: RegistryState, finding_id: int, reason: str, *, due_only: bool 
             assert finding is not None and finding.publishing_at is not None
             if finding.published_at is not None:
                 return False
-            moment = aware(finding.publishing_at)
+            moment = utc(finding.publishing_at)
             record = public_record(session, finding, moment)
             digest = sha256_bytes(canonical_json(record))
             entry = publication_entry("finding", digest, moment.isoformat())

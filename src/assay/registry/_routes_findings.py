@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from assay._util.db import aware
 from assay._util.hashing import sha256_bytes
 from assay.attest import LogError, RecordsError, parse_envelope, verify_disclosure
+from assay.registry._clock import utc
 from assay.registry._db import (
     Finding,
     LogRecord,
@@ -574,7 +575,7 @@ def publication_proof(
         raise not_found("publication (the finding is not published)")
     assert finding.public_digest is not None and finding.published_at is not None
     entry = publication_entry(
-        "finding", finding.public_digest, aware(finding.published_at).isoformat()
+        "finding", finding.public_digest, utc(finding.published_at).isoformat()
     )
     try:
         bundle = state.log.proof_bundle(finding.publication_log_index, old_size)
