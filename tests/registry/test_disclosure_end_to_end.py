@@ -360,6 +360,10 @@ def test_a_national_security_finding_from_filing_to_publication(
         {log["key_id"]: load_pem_public_key(log["public_key"].encode())},
     )
     assert verified.leaf_index == proof["log_index"]
+    checked = Party(tmp_path / "public").run(
+        "registry", "findings", "verify", first, "--registry", registry
+    )
+    assert f"verified: finding #{first} published" in checked.stdout
     assert proof["record"]["published_at"].startswith(
         (START + timedelta(days=50)).date().isoformat()
     )

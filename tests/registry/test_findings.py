@@ -549,3 +549,45 @@ def test_publication_moments_read_the_same_from_sqlite_and_postgresql() -> None:
     naive = datetime(2026, 1, 1, 9, 0)
     tokyo = datetime(2026, 1, 1, 18, 0, tzinfo=timezone(timedelta(hours=9)))
     assert utc(naive).isoformat() == utc(tokyo).isoformat() == "2026-01-01T09:00:00+00:00"
+
+
+def test_findings_verify_checks_the_record_the_entry_and_the_proof(
+    world: World, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assay._util.errors import AssayError
+    from assay.cli import _registry, app
+
+    fid = file_finding(world, setup["version"]["id"], "verify")["id"]
+    world.clock.advance(90 * DAY)
+    sweep(world.state)
+    served = {
+        f"/v1/findings/{fid}/proof": world.ok("public", "GET", f"/v1/findings/{fid}/proof"),
+        "/v1/log": world.ok("public", "GET", "/v1/log"),
+    }
+
+    class Client:
+        def __enter__(self) -> Client:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def get(self, path: str) -> Any:
+            return json.loads(json.dumps(served[path]))
+
+    monkeypatch.setattr(_registry, "_client", lambda registry: Client())
+    runner = CliRunner()
+    ok = runner.invoke(app, ["registry", "findings", "verify", str(fid), "-r", "http://x"])
+    assert ok.exit_code == 0 and f"verified: finding #{fid} published" in ok.output
+    for change in ("summary", "published_at"):
+        original = served[f"/v1/findings/{fid}/proof"]
+        tampered = json.loads(json.dumps(original))
+        tampered["record"][change] = "2026-01-02T00:00:00+00:00"
+        if change == "summary":  # a changed record with its digest recomputed
+            tampered["digest"] = sha256_bytes(canonical_json(tampered["record"]))
+        served[f"/v1/findings/{fid}/proof"] = tampered
+        refused = runner.invoke(app, ["registry", "findings", "verify", str(fid), "-r", "http://x"])
+        assert isinstance(refused.exception, AssayError), change
+        served[f"/v1/findings/{fid}/proof"] = original

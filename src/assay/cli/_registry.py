@@ -936,3 +936,44 @@ def webhooks_disable(
     with _client(registry) as client:
         client.post(f"/v1/webhooks/{webhook_id}/disable")
     typer.echo(f"webhook #{webhook_id} disabled")
+
+
+@findings_app.command("verify")
+def findings_verify(
+    finding_id: int = typer.Argument(...),
+    log_key: Path | None = typer.Option(
+        None, "--log-key", help="The registry's log key (PEM); default: trust what it serves."
+    ),
+    registry: str | None = _REGISTRY,
+) -> None:
+    """Check a published finding's publication (no account needed): the record's digest,
+    the log entry naming it and the moment, and the entry's inclusion proof under the
+    registry's signed checkpoint."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from assay._util.hashing import canonical_json, sha256_bytes
+    from assay.attest import LogError, key_id, verify_log_proof
+    from assay.registry._log import publication_entry
+
+    with _client(registry) as client:
+        proof = client.get(f"/v1/findings/{finding_id}/proof")
+        pem = log_key.read_text() if log_key is not None else client.get("/v1/log")["public_key"]
+    public = load_pem_public_key(pem.encode())
+    if not isinstance(public, Ed25519PublicKey):
+        raise UsageError("the log key is not an Ed25519 public key")
+    record = proof["record"]
+    digest = sha256_bytes(canonical_json(record))
+    if digest != proof["digest"]:
+        raise AssayError("the published record does not match its digest")
+    entry = publication_entry("finding", digest, record["published_at"])
+    if entry.decode() != proof["entry"]:
+        raise AssayError("the log entry does not name this record and moment")
+    try:
+        verified = verify_log_proof(proof["proof"], entry, {key_id(public): public})
+    except LogError as exc:
+        raise AssayError(f"the inclusion proof does not verify: {exc}") from None
+    typer.echo(
+        f"verified: finding #{finding_id} published {record['published_at']}, log entry "
+        f"{verified.leaf_index} of {verified.checkpoint.tree_size}"
+    )
