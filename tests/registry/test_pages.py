@@ -312,3 +312,25 @@ def test_text_colours_have_at_least_aa_contrast() -> None:
         assert _contrast(colours[fore], colours[back]) >= 4.5, (fore, back)
     assert _contrast(colours["warn"], "#fff8e6") >= 4.5  # the notice box
     assert ":focus-visible" in css and "outline: 3px solid" in css
+
+
+def test_a_reports_text_cannot_put_markup_on_the_scorecard(tmp_path: Path) -> None:
+    """Suite titles come from the tester's report.json: the figure escapes them, and the
+    pages forbid inline scripts whatever slips through."""
+    import json
+
+    from assay.registry._scorecard import _areas, figure
+    from tests.attest._audit import make_report, write_samples
+
+    write_samples(tmp_path / "samples.jsonl", 5)
+    report = json.loads(make_report(tmp_path).model_dump_json())
+    report["suites"][0]["title"] = "<script>alert(1)</script>"
+    svg = figure("sha256:" + "1" * 64, report)
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert _areas(report)[0].rates[0].title == "<script>alert(1)</script>"  # escaped by Jinja
+
+
+def test_pages_forbid_inline_scripts_and_framing(world: World) -> None:
+    policy = world.call("public", "GET", "/").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # so scripts fall back to 'self': no inline ones
