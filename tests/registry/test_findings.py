@@ -591,3 +591,32 @@ def test_findings_verify_checks_the_record_the_entry_and_the_proof(
         refused = runner.invoke(app, ["registry", "findings", "verify", str(fid), "-r", "http://x"])
         assert isinstance(refused.exception, AssayError), change
         served[f"/v1/findings/{fid}/proof"] = original
+
+
+def test_two_steps_from_the_same_state_cannot_both_be_recorded(
+    world: World, setup: dict[str, Any]
+) -> None:
+    """Each step takes the next number of its finding's trail, so a step decided on a
+    stale read is refused by the database (PostgreSQL: the unique number; SQLite: the
+    stale snapshot), never recorded beside the other."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from assay.registry._findings import record_step
+    from assay.registry._types import FindingStep
+
+    fid = file_finding(world, setup["version"]["id"], "race")["id"]
+    late, early = world.state.sessions(), world.state.sessions()
+    stale = late.get(Finding, fid)  # read before the other step is committed
+    fresh = early.get(Finding, fid)
+    assert stale is not None and fresh is not None
+    now, policy = world.clock.now(), world.state.disclosure
+    record_step(early, fresh, FindingStep.ACKNOWLEDGE, None, "first", now, policy)
+    early.commit()
+    with pytest.raises((IntegrityError, OperationalError)):
+        record_step(late, stale, FindingStep.DISPUTE, None, "second", now, policy)
+        late.commit()
+    late.rollback()
+    late.close()
+    early.close()
+    trail = world.ok("tester", "GET", f"/v1/findings/{fid}")["trail"]
+    assert [e["action"] for e in trail] == ["filed", "acknowledged"]

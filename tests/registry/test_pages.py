@@ -65,6 +65,9 @@ def test_signing_in_makes_a_session_with_safe_cookies(world: World) -> None:
     # behind TLS the cookie is Secure
     secure = _browser(world, "https://registry.example")
     assert "Secure" in _login(secure, "admin@acme").headers["set-cookie"]
+    # a session lasts 12 hours
+    world.clock.advance(timedelta(hours=12, seconds=1))
+    assert browser.get("/inbox").status_code == 401
 
 
 def test_wrong_passwords_are_refused_and_then_rate_limited(world: World) -> None:
@@ -334,3 +337,46 @@ def test_pages_forbid_inline_scripts_and_framing(world: World) -> None:
     policy = world.call("public", "GET", "/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "script-src" not in policy  # so scripts fall back to 'self': no inline ones
+
+
+def test_the_scorecard_reads_each_risk_areas_level_from_the_report() -> None:
+    from assay.registry._scorecard import _areas
+
+    report = {
+        "decision": {
+            "risk_areas": [
+                {
+                    "risk_area": "misuse_safeguards",
+                    "title": "Misuse safeguards",
+                    "level": 2,
+                    "level_name": "safeguards inadequate",
+                    "settled": False,
+                    "actions": ["deploy_with_safeguards"],
+                }
+            ]
+        },
+        "suites": [
+            {
+                "id": "misuse_refusal",
+                "title": "Misuse refusal",
+                "risk_area": "misuse_safeguards",
+                "metrics": [
+                    {
+                        "name": "refusal_rate",
+                        "value": 0.8,
+                        "n": 50,
+                        "ci": {"low": 0.67, "high": 0.89, "level": 0.95},
+                    }
+                ],
+                "decision": {"outcome": "safeguard_inadequate"},
+            },
+            {"id": "other", "title": "Other", "risk_area": "election_integrity", "metrics": []},
+        ],
+    }
+    first, second = _areas(report)
+    assert (first.level, first.level_name, first.settled) == (2, "safeguards inadequate", False)
+    assert first.actions == ["deploy with safeguards"]
+    rate = first.rates[0]
+    assert (rate.value, rate.low, rate.high, rate.n) == (0.8, 0.67, 0.89, 50)
+    assert rate.outcome == "safeguard inadequate" and rate.metric == "refusal rate"
+    assert second.risk_area == "election_integrity" and second.level is None and second.rates == []

@@ -133,7 +133,8 @@ def test_a_receiver_that_is_down_loses_nothing_across_a_restart(
 ) -> None:
     world.state.webhooks = WebhookPolicy(allow_private_addresses=True)
     setup = disclosure_world(world)
-    receiver.secret = world.ok("developer", "POST", "/v1/webhooks", {"url": receiver.url})["secret"]
+    made = world.ok("developer", "POST", "/v1/webhooks", {"url": receiver.url})
+    receiver.secret = made["secret"]
     # the receiver is down: connections are refused
     fid = file_finding(world, setup["version"]["id"], "hooks")["id"]
     step(world, "developer", fid, "acknowledge")
@@ -142,6 +143,14 @@ def test_a_receiver_that_is_down_loses_nothing_across_a_restart(
     with world.state.sessions() as session:
         rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert len(rows) == 3 and all(r.attempts == 1 and r.last_error for r in rows)
+    shown = world.ok("developer", "GET", f"/v1/webhooks/{made['id']}/deliveries")["items"]
+    assert [d["event_type"] for d in shown] == [
+        "finding.filed",
+        "finding.acknowledged",
+        "finding.fix_claimed",
+    ]
+    assert all(d["attempts"] == 1 and d["delivered_at"] is None and d["last_error"] for d in shown)
+    assert world.ok("developer", "GET", "/v1/webhooks")[0]["pending"] == 3
     first_retry = rows[0].next_attempt_at
     assert deliver_due(world.state) == 0  # not due yet: nothing is tried
     world.clock.advance(timedelta(seconds=31))

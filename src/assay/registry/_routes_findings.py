@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from assay._util.db import aware
 from assay._util.hashing import sha256_bytes
@@ -702,11 +702,13 @@ def take_step(
             proposed_by=pending["org"],
             embargo_ends_at=finding.embargo_ends_at.isoformat(),
         )
-    record_step(db, finding, step, caller, reason, moment, policy, details)
     try:
+        record_step(db, finding, step, caller, reason, moment, policy, details)
         db.commit()
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as exc:
         db.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc):
+            raise
         raise conflict("the finding changed meanwhile: reload it and try again") from None
     due = finding.publish_due_at
     if due is not None and aware(due) <= moment:
