@@ -366,14 +366,16 @@ def test_every_history_table_refuses_update_and_delete_in_the_database(
 
     from assay.registry._db import APPEND_ONLY_TABLES, MIGRATIONS
 
-    spec = importlib.util.spec_from_file_location(
-        "registry_0001", MIGRATIONS / "versions" / "0001_initial.py"
-    )
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    triggered: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("[0-9]*.py")):
+        spec = importlib.util.spec_from_file_location(f"registry_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        triggered |= set(getattr(migration, "APPEND_ONLY", ()))
     # a new append-only model without its trigger in the migrations fails here
-    assert set(migration.APPEND_ONLY) == set(APPEND_ONLY_TABLES)
+    assert triggered == set(APPEND_ONLY_TABLES)
+    assert {"finding_events", "reproduction_boxes"} <= triggered
     eid = engagement_in(world, "testing")["id"]
     envelope, report = audit_folder(tmp_path / "audit")
     sid = _submit(world, eid, envelope, report).json()["id"]
@@ -386,6 +388,10 @@ def test_every_history_table_refuses_update_and_delete_in_the_database(
         "developer", "POST", f"/v1/submissions/{sid}/cosign", {"keyid": key.key_id, "sig": sig}
     )
     world.ok("tester", "POST", f"/v1/submissions/{sid}/publish")  # a second leaf: a node
+    from tests.registry._findings_flow import file_finding
+
+    version = world.ok("tester", "GET", f"/v1/engagements/{eid}")["version_id"]
+    file_finding(world, version, "rows")  # a trail and sealed boxes
     for table in (*APPEND_ONLY_TABLES, "tlog_leaves", "tlog_nodes"):
         with world.state.engine.connect() as connection:
             assert connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() > 0

@@ -15,11 +15,20 @@ from assay import __version__
 from assay._util.asgi import BodySizeLimit
 from assay._util.paths import subdir
 from assay.attest import SigningKey, load_key, load_or_create_key
-from assay.registry import _routes_market, _routes_models, _routes_orgs, _routes_submissions
+from assay.registry import (
+    _feed,
+    _pages,
+    _routes_findings,
+    _routes_market,
+    _routes_models,
+    _routes_orgs,
+    _routes_submissions,
+)
 from assay.registry._clock import Clock, SystemClock
 from assay.registry._db import RegistrySession, open_database, session_factory
 from assay.registry._deps import Caller, respond
 from assay.registry._errors import error_body, install_error_handlers
+from assay.registry._findings import DisclosurePolicy, Settings, WebhookPolicy
 from assay.registry._ingest import Limits
 from assay.registry._log import RegistryLog
 from assay.registry._policy import Action, authorize
@@ -37,6 +46,9 @@ class RegistryState:
     clock: Clock
     log: RegistryLog
     limits: Limits = field(default_factory=Limits)
+    disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    public_url: str | None = None  # how the registry is reached (links, cookies)
 
 
 def default_database_url() -> str:
@@ -52,6 +64,7 @@ class RegistryConfig:
     log_key: Path | None = None  # default: $ASSAY_HOME/keys/registry-log.key, created once
     limits: Limits = field(default_factory=Limits)
     clock: Clock = field(default_factory=SystemClock)
+    settings: Settings = field(default_factory=Settings)  # disclosure, webhooks, public URL
 
 
 def _log_key(path: Path | None) -> SigningKey:
@@ -64,12 +77,16 @@ def _log_key(path: Path | None) -> SigningKey:
 
 def build_state(config: RegistryConfig) -> RegistryState:
     engine = open_database(config.database_url)
+    public_url = (config.settings.public_url or "").rstrip("/")
     return RegistryState(
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=session_factory(engine, public_url=public_url),
         clock=config.clock,
         log=RegistryLog(engine, config.log_origin, _log_key(config.log_key)),
         limits=config.limits,
+        disclosure=config.settings.disclosure,
+        webhooks=config.settings.webhooks,
+        public_url=public_url or None,
     )
 
 
@@ -96,7 +113,7 @@ def create_app(state: RegistryState) -> FastAPI:
         redoc_url=None,
     )
     app.state.registry = state
-    install_error_handlers(app)
+    install_error_handlers(app, html=_pages.html_error)
     for router in (
         meta,
         _routes_orgs.router,
@@ -104,6 +121,10 @@ def create_app(state: RegistryState) -> FastAPI:
         _routes_market.router,
         _routes_submissions.router,
         _routes_submissions.log_router,
+        _routes_findings.router,
+        _routes_findings.webhook_router,
+        _feed.router,
+        _pages.router,
     ):
         app.include_router(router)
     error: Callable[[str], dict[str, dict[str, str]]] = lambda m: error_body(m, "too_large")  # noqa: E731

@@ -1,34 +1,58 @@
-"""Organisations, users and API tokens; the one dependency that turns a request's
-credentials into a :class:`Principal`.
+"""Organisations, users, API tokens and browser sessions; the one dependency that
+turns a request's credentials into a :class:`Principal`.
 
 Tokens read ``asr_<id>_<secret>`` and share their format, hashing, constant-time
 check and expiry rules with the gateway's (:mod:`assay._util.tokens`). A token's
 scopes are capped by its user's current role, so demoting a user takes effect at once.
+
+A browser session is a cookie (``assay_session``: ``ass_<id>_<secret>``, stored
+hashed like a token, HttpOnly, SameSite=Lax, Secure when the registry is reached over
+HTTPS) made by logging in with a user's password (argon2id). A session principal has
+the scopes its user's role allows; every unsafe request it makes must carry the
+session's CSRF token (a form field ``csrf`` or the ``X-CSRF-Token`` header). Failed
+log-ins are counted per user name in the database, so the limit holds across
+processes.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from assay._util.db import aware
 from assay._util.errors import UsageError
 from assay._util.tokens import ACTIVE, generate_token, hash_matches, token_id, token_status
 from assay.registry._clock import Clock
-from assay.registry._db import ApiToken, Organisation, User
-from assay.registry._errors import unauthorized
+from assay.registry._db import ApiToken, LoginFailure, Organisation, User, WebSession
+from assay.registry._errors import RegistryError, forbidden, unauthorized
 from assay.registry._types import ROLE_SCOPES, OrgKind, Role, Scope
 from assay.registry._visibility import PUBLIC, Principal
 
 TOKEN_PREFIX = "asr"
 TOKEN_ENV = "ASSAY_REGISTRY_TOKEN"
+SESSION_PREFIX = "ass"
+SESSION_COOKIE = "assay_session"
+SESSION_LIFETIME = timedelta(hours=12)
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MIN_PASSWORD = 12
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_ATTEMPTS = 5  # failures per user name in the window before log-in is refused
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106) parameters
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
 
 
 def check_slug(slug: str) -> str:
@@ -164,16 +188,157 @@ def principal_for(session: Session, presented: str, now: datetime) -> Principal:
     )
 
 
-def resolve_principal(request: Request) -> Principal:
-    """The FastAPI dependency every route uses: the public without credentials, the
-    token's principal with them, 401 for credentials that do not hold."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return PUBLIC
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise unauthorized("send 'Authorization: Bearer <token>'")
+def _token_principal(request: Request, presented: str) -> Principal:
     state = request.app.state.registry
     clock: Clock = state.clock
     with state.sessions() as session:
-        return principal_for(session, value.strip(), clock.now())
+        return principal_for(session, presented, clock.now())
+
+
+async def resolve_principal(request: Request) -> Principal:
+    """The FastAPI dependency every route uses: the public without credentials, the
+    token's principal with a bearer token (401 for one that does not hold), the
+    session's principal with a session cookie (the public when it has expired; 403 for
+    an unsafe request without its CSRF token)."""
+    principal = await _resolve(request)
+    request.state.principal = principal  # for error pages
+    return principal
+
+
+async def _resolve(request: Request) -> Principal:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise unauthorized("send 'Authorization: Bearer <token>'")
+        return await run_in_threadpool(_token_principal, request, value.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return PUBLIC
+    found = await run_in_threadpool(session_principal, request, cookie)
+    if found is None:
+        return PUBLIC
+    principal, csrf = found
+    request.state.csrf_token = csrf  # the pages put it in their forms
+    if request.method not in SAFE_METHODS:
+        given: str | None = request.headers.get(CSRF_HEADER)
+        content_type = request.headers.get("content-type", "")
+        if given is None and content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            field = (await request.form()).get(CSRF_FIELD)
+            given = field if isinstance(field, str) else None
+        if not given or not hmac.compare_digest(given, csrf):
+            raise forbidden("missing or wrong CSRF token: reload the page and try again")
+    return principal
+
+
+# ---- passwords and browser sessions ----------------------------------------------------
+
+
+def set_password(session: Session, name: str, password: str) -> None:
+    """Set a user's log-in password (stored as an argon2id hash)."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password has at least {MIN_PASSWORD} characters")
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise UsageError(f"no user named {name!r}", hint="add one with `assay registry user add`")
+    user.password_hash = _HASHER.hash(password)
+
+
+def check_password(session: Session, name: str, password: str, now: datetime) -> User:
+    """The user whose name and password these are; RegistryError 429 when the name has
+    failed too often lately, 401 when they do not match (and counted)."""
+    since = now - LOGIN_WINDOW
+    failures = session.scalar(
+        select(func.count(LoginFailure.id)).where(
+            LoginFailure.user_name == name, LoginFailure.at > since
+        )
+    )
+    if (failures or 0) >= LOGIN_ATTEMPTS:
+        raise RegistryError(
+            429,
+            f"too many failed log-ins for this name: try again in {LOGIN_WINDOW.seconds // 60} "
+            "minutes",
+            code="rate_limited",
+            headers={"Retry-After": str(LOGIN_WINDOW.seconds)},
+        )
+    user = session.scalar(select(User).where(User.name == name))
+    stored = user.password_hash if user is not None else None
+    try:
+        ok = _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or user.disabled_at is not None:
+        session.add(LoginFailure(user_name=name[:200], at=now))
+        session.commit()
+        raise unauthorized("wrong user name or password")
+    if _HASHER.check_needs_rehash(stored or ""):
+        user.password_hash = _HASHER.hash(password)
+    return user
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie: str
+    csrf: str
+    expires_at: datetime
+
+
+def open_session(session: Session, user: User, now: datetime) -> NewSession:
+    new = generate_token(SESSION_PREFIX)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + SESSION_LIFETIME
+    session.add(
+        WebSession(
+            id=new.id,
+            user_id=user.id,
+            token_hash=new.hash,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+            revoked_at=None,
+        )
+    )
+    session.flush()
+    return NewSession(cookie=new.secret, csrf=csrf, expires_at=expires)
+
+
+def close_session(session: Session, cookie: str, now: datetime) -> None:
+    sid = token_id(cookie, SESSION_PREFIX)
+    row = session.get(WebSession, sid) if sid is not None else None
+    if row is not None and hash_matches(row.token_hash, cookie) and row.revoked_at is None:
+        row.revoked_at = now
+        session.commit()
+
+
+def session_principal(request: Request, cookie: str) -> tuple[Principal, str] | None:
+    """The principal of a session cookie and its CSRF token; None when the cookie does
+    not stand for a live session (expired, revoked, unknown, its user disabled)."""
+    sid = token_id(cookie, SESSION_PREFIX)
+    if sid is None:
+        return None
+    state = request.app.state.registry
+    now = state.clock.now()
+    with state.sessions() as session:
+        row = session.get(WebSession, sid)
+        if row is None or not hash_matches(row.token_hash, cookie):
+            return None
+        if row.revoked_at is not None or aware(row.expires_at) <= now:
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or user.disabled_at is not None:
+            return None
+        org = session.get(Organisation, user.org_id)
+        assert org is not None
+        role = Role(user.role)
+        principal = Principal(
+            org_id=org.id,
+            org_slug=org.slug,
+            org_kind=OrgKind(org.kind),
+            user_id=user.id,
+            role=role,
+            scopes=ROLE_SCOPES[role],
+            session_id=row.id,
+        )
+        return principal, row.csrf_token

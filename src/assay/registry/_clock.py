@@ -40,3 +40,9 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment
+
+
+def utc(moment: datetime) -> datetime:
+    """A stored moment in UTC (SQLite hands back naive ones, PostgreSQL ones in the
+    session's time zone), so its text is the same from either database."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -260,6 +261,163 @@ class LogRecord(AppendOnly, Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
 
 
+class Finding(Base):
+    """A flaw a testing organisation reports against a model version, with the fields
+    of a standardised AI flaw report, and where it stands on the disclosure clock (its
+    trail is in :class:`FindingEvent`)."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    developer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    tester_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    engagement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("engagements.id"), nullable=True, index=True
+    )
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id"), nullable=True, index=True
+    )
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # events in the trail so far
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)  # what the public reads once published
+    description: Mapped[str] = mapped_column(Text)  # the parties' full description
+    policy_violation: Mapped[str] = mapped_column(Text, default="")
+    context_info: Mapped[str] = mapped_column(Text, default="")
+    risk_area: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    national_security: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"category", "rate", "interval": {"low", "high", "level"}, "n", "submission_id",
+    #  "suite", "metric"}
+    prevalence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    impacts: Mapped[list[str]] = mapped_column(JSON)
+    stakeholders: Mapped[list[str]] = mapped_column(JSON)
+    detection: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"tier", "technique", "suite"}
+    observed_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    disclosure: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    authority_org_ids: Mapped[list[int]] = mapped_column(JSON)
+    reproduction_commitment: Mapped[str | None] = mapped_column(String(71), nullable=True)
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    filed_at: Mapped[datetime] = mapped_column(TZ)
+    updated_at: Mapped[datetime] = mapped_column(TZ)
+    embargo_ends_at: Mapped[datetime] = mapped_column(TZ)
+    fix_released_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    publish_due_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True, index=True)
+    # {"org_id", "days", "at", "reason"}: an extension one party proposed
+    pending_extension: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # publication is claimed first (so one process publishes), then logged, then stored
+    publishing_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    publish_claimed_until: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    public_record: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    public_digest: Mapped[str | None] = mapped_column(String(71), nullable=True)
+    publication_log_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    released_reproduction: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    release_log_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class FindingEvent(AppendOnly, Base):
+    """One step of a finding's trail: what, by whom (none: the registry's clock), when,
+    why. ``seq`` numbers the steps of one finding, so two concurrent steps cannot both
+    follow the same state."""
+
+    __tablename__ = "finding_events"
+    __table_args__ = (UniqueConstraint("finding_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(TZ)
+
+
+class ReproductionBox(AppendOnly, Base):
+    """Reproduction material sealed to one recipient's X25519 key: only that recipient
+    can open it; the registry holds ciphertext."""
+
+    __tablename__ = "reproduction_boxes"
+    __table_args__ = (UniqueConstraint("finding_id", "recipient_key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    recipient_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    recipient_key_id: Mapped[str] = mapped_column(ForeignKey("org_keys.id"))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class Webhook(Base):
+    """An organisation's endpoint for signed notifications (Standard Webhooks)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64>, signs deliveries
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    disabled_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+
+
+class OutboxMessage(Base):
+    """A notification waiting for (or past) delivery to one webhook. Written in the
+    transaction of the event it announces, so none is lost; delivered at least once,
+    each carrying its event id for the receiver to drop repeats."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("event_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON sent
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class WebSession(Base):
+    """A browser session: the cookie's secret is stored hashed, like API tokens."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+
+
+class LoginFailure(Base):
+    """A failed log-in, counted to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(TZ)
+
+
 APPEND_ONLY_TABLES = tuple(
     table.name
     for table in Base.metadata.sorted_tables
@@ -301,5 +459,8 @@ def open_database(url: str) -> Engine:
     return engine
 
 
-def session_factory(engine: Engine) -> sessionmaker[RegistrySession]:
-    return sessionmaker(engine, class_=RegistrySession, expire_on_commit=False)
+def session_factory(engine: Engine, *, public_url: str = "") -> sessionmaker[RegistrySession]:
+    """Sessions of the registry; ``public_url`` is how links in notifications begin."""
+    return sessionmaker(
+        engine, class_=RegistrySession, expire_on_commit=False, info={"public_url": public_url}
+    )

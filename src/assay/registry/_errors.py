@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("assay.registry")
@@ -49,35 +50,40 @@ def error_body(message: str, code: str) -> dict[str, dict[str, str]]:
     return {"error": {"message": message, "code": code}}
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# renders an error as a web page: (request, status, message, headers)
+HtmlError = Callable[[Request, int, str, dict[str, str]], Response]
+
+
+def install_error_handlers(app: FastAPI, html: HtmlError | None = None) -> None:
+    """Errors of the API (``/v1/...``) as JSON; of the web pages as pages (``html``)."""
+
+    def answer(
+        request: Request, status: int, message: str, code: str, headers: dict[str, str]
+    ) -> Response:
+        if html is not None and not request.url.path.startswith("/v1/"):
+            return html(request, status, message, headers)
+        return JSONResponse(error_body(message, code), status_code=status, headers=headers)
+
     @app.exception_handler(RegistryError)
-    async def _registry_error(_: Request, exc: RegistryError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.message, exc.code), status_code=exc.status, headers=exc.headers
-        )
+    async def _registry_error(request: Request, exc: RegistryError) -> Response:
+        return answer(request, exc.status, exc.message, exc.code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors()[:5]:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse(
-            error_body("invalid request: " + "; ".join(problems), "validation_error"),
-            status_code=422,
-        )
+        message = "invalid request: " + "; ".join(problems)
+        return answer(request, 422, message, "validation_error", {})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            error_body(str(exc.detail), "http_error"),
-            status_code=exc.status_code,
-            headers=dict(exc.headers or {}),
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(
+            request, exc.status_code, str(exc.detail), "http_error", dict(exc.headers or {})
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unexpected error")
-        return JSONResponse(
-            error_body(f"internal error ({type(exc).__name__})", "internal"), status_code=500
-        )
+        return answer(request, 500, f"internal error ({type(exc).__name__})", "internal", {})

@@ -73,6 +73,13 @@ class RegistryLog:
         """The current tree head as a C2SP checkpoint note signed by the log key."""
         return self._log.signed_checkpoint([self.key])
 
+    def root(self, size: int | None = None) -> bytes:
+        return self._log.root(size)
+
+    def find(self, entry: bytes) -> int | None:
+        """The index of an entry with exactly these bytes, if the log has one."""
+        return self._log.find(entry)
+
     def inclusion_proof(self, index: int, size: int | None) -> list[bytes]:
         return self._log.inclusion_proof(index, size)
 

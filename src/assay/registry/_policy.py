@@ -52,6 +52,20 @@ class Action(StrEnum):
     # restricted reads (the parties, and authorities where the resource allows)
     READ_RESTRICTED = "read_restricted"
     READ_ACCESS = "read_access"
+    # findings and their disclosure (a finding's parties: its testing organisation and
+    # the model's developer; notified authorities read them, nobody else acts on them)
+    FILE_FINDING = "file_finding"
+    ACKNOWLEDGE = "acknowledge"
+    DISPUTE = "dispute"
+    CLAIM_FIX = "claim_fix"
+    CONFIRM_FIX = "confirm_fix"
+    REJECT_FIX = "reject_fix"
+    PROPOSE_EXTENSION = "propose_extension"
+    AGREE_EXTENSION = "agree_extension"
+    ATTACH_REPRODUCTION = "attach_reproduction"
+    RELEASE_REPRODUCTION = "release_reproduction"
+    # notifications of your organisation
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 class Relation(StrEnum):
@@ -96,6 +110,21 @@ RULES: dict[Action, Rule] = {
     Action.CLOSE: Rule(scope=Scope.SUBMIT, relation=Relation.PARTY),
     Action.READ_RESTRICTED: Rule(scope=Scope.READ),
     Action.READ_ACCESS: Rule(scope=Scope.READ, relation=Relation.PARTY),
+    Action.FILE_FINDING: Rule(scope=Scope.SUBMIT, kinds=_TESTER),
+    Action.ACKNOWLEDGE: Rule(scope=Scope.SUBMIT, kinds=_DEV, relation=Relation.DEVELOPER_PARTY),
+    Action.DISPUTE: Rule(scope=Scope.SUBMIT, kinds=_DEV, relation=Relation.DEVELOPER_PARTY),
+    Action.CLAIM_FIX: Rule(scope=Scope.SUBMIT, kinds=_DEV, relation=Relation.DEVELOPER_PARTY),
+    Action.CONFIRM_FIX: Rule(scope=Scope.SUBMIT, kinds=_TESTER, relation=Relation.TESTER_PARTY),
+    Action.REJECT_FIX: Rule(scope=Scope.SUBMIT, kinds=_TESTER, relation=Relation.TESTER_PARTY),
+    Action.PROPOSE_EXTENSION: Rule(scope=Scope.SUBMIT, relation=Relation.PARTY),
+    Action.AGREE_EXTENSION: Rule(scope=Scope.SUBMIT, relation=Relation.PARTY),
+    Action.ATTACH_REPRODUCTION: Rule(
+        scope=Scope.SUBMIT, kinds=_TESTER, relation=Relation.TESTER_PARTY
+    ),
+    Action.RELEASE_REPRODUCTION: Rule(
+        scope=Scope.SUBMIT, kinds=_TESTER, relation=Relation.TESTER_PARTY
+    ),
+    Action.MANAGE_WEBHOOKS: Rule(scope=Scope.ADMIN, role=Role.ADMIN, relation=Relation.OWNER),
 }
 
 
@@ -159,8 +188,8 @@ def _relation_message(relation: Relation, action: Action) -> str:
     verb = action.value.replace("_", " ")
     return {
         Relation.OWNER: f"only the owning organisation may {verb}",
-        Relation.DEVELOPER_PARTY: f"only the engagement's developer may {verb}",
-        Relation.TESTER_PARTY: f"only the engagement's testing organisation may {verb}",
-        Relation.PARTY: f"only the engagement's parties may {verb}",
+        Relation.DEVELOPER_PARTY: f"only the developer party may {verb}",
+        Relation.TESTER_PARTY: f"only the testing organisation party may {verb}",
+        Relation.PARTY: f"only the parties may {verb}",
         Relation.ANY: verb,
     }[relation]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from assay.registry._db import (
     Document,
     Engagement,
+    Finding,
     Model,
     ModelVersion,
     Organisation,
@@ -170,3 +171,43 @@ def load_submission(session: Session, submission_id: int) -> SubmissionView:
         submission_resource(row, engagement),
         Parties(engagement.developer_org_id, engagement.tester_org_id),
     )
+
+
+def finding_resource(finding: Finding) -> Resource:
+    """A finding: its parties (the testing organisation, the developer, the notified
+    authorities) see it in full; everyone sees its public summary once published."""
+    return Resource(
+        kind="finding",
+        id=finding.id,
+        owner_org_id=finding.tester_org_id,
+        parties=frozenset(
+            {finding.developer_org_id, finding.tester_org_id, *finding.authority_org_ids}
+        ),
+        summary_public=finding.published_at is not None,
+    )
+
+
+def reproduction_resource(finding: Finding, recipient_org_id: int | None) -> Resource:
+    """Reproduction material: a sealed box is seen by its recipient only (not even
+    the operator can open it); released material by everyone."""
+    released = finding.released_at is not None
+    return Resource(
+        kind="reproduction material",
+        id=finding.id,
+        parties=frozenset({recipient_org_id}) if recipient_org_id is not None else frozenset(),
+        public=released,
+    )
+
+
+@dataclass(frozen=True)
+class FindingView:
+    row: Finding
+    resource: Resource
+    parties: Parties
+
+
+def load_finding(session: Session, finding_id: int) -> FindingView:
+    row = session.get(Finding, finding_id)
+    if row is None:
+        raise not_found("finding")
+    return FindingView(row, finding_resource(row), Parties(row.developer_org_id, row.tester_org_id))

@@ -65,7 +65,7 @@ def whoami(request: Request, caller: Caller, db: Db) -> Response:
     org = db.get(Organisation, caller.org_id)
     user = db.get(User, caller.user_id)
     assert org is not None and user is not None and caller.role is not None
-    assert caller.token_id is not None and caller.org_kind is not None
+    assert caller.org_kind is not None
     return respond(
         request,
         caller,

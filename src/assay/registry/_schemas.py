@@ -11,11 +11,15 @@ from assay.gateway import Tier
 from assay.registry._types import (
     DocumentKind,
     EngagementState,
+    FindingState,
+    FindingStep,
     KeyKind,
     OrgKind,
+    PrevalenceCategory,
     ReleaseStatus,
     Role,
     Scope,
+    Severity,
     Visibility,
 )
 
@@ -71,7 +75,7 @@ class WhoAmI(BaseModel):
     user: str
     role: Role
     scopes: list[Scope]
-    token_id: str
+    token_id: str | None = Field(description="null when signed in through the browser")
 
 
 class TokenIn(Input):
@@ -323,3 +327,237 @@ class LogEntryOut(BaseModel):
 class ProofOut(BaseModel):
     tree_size: int
     hashes: list[str]
+
+
+# ---- findings (fields of a standardised AI flaw report) --------------------------------
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+
+
+class IntervalIn(Input):
+    low: float = Field(ge=0, le=1)
+    high: float = Field(ge=0, le=1)
+    level: float = Field(default=0.95, gt=0, lt=1)
+
+
+class Prevalence(Input):
+    """How often the flaw shows: the flaw report card's category and, when measured,
+    the rate with its interval and the audit (submission, suite, metric) it came from.
+    With a submission, suite and metric, the registry fills in or checks the rate and
+    interval against the submitted report.json."""
+
+    category: PrevalenceCategory = PrevalenceCategory.UNKNOWN
+    rate: float | None = Field(default=None, ge=0, le=1)
+    interval: IntervalIn | None = None
+    n: int | None = Field(default=None, ge=1, le=10**9)
+    submission_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    suite: Short | None = None
+    metric: Short | None = None
+
+
+class Detection(Input):
+    """How the flaw was found: the access tier and the technique."""
+
+    tier: Tier
+    technique: Label = Field(
+        description="e.g. the suite, a white-box technique, manual red-teaming"
+    )
+    suite: Short | None = None
+
+
+class SealedBoxIn(Input):
+    recipient_key_id: Annotated[str, StringConstraints(max_length=80)]
+    sealed_b64: Annotated[str, StringConstraints(min_length=1, max_length=3_000_000)]
+
+
+class ReproductionIn(Input):
+    """Reproduction material sealed on the tester's machine to each recipient's X25519
+    key (the developer's and each notified authority's), and a commitment to it."""
+
+    commitment: Digest = Field(
+        description="sha256 of the sealed plaintext (a JSON envelope with a random salt)"
+    )
+    boxes: list[SealedBoxIn] = Field(min_length=1, max_length=50)
+
+
+class FindingIn(Input):
+    version_id: int = Field(ge=1, le=2**31 - 1, description="the system version")
+    engagement_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="none for independent research"
+    )
+    submission_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="the submitted attestation it rests on"
+    )
+    disclosure: dict[str, Any] | None = Field(
+        default=None,
+        description="`assay disclose` output for the submission: sample records, checked "
+        "against the attestation's signed Merkle root",
+    )
+    title: Name
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=5000)] = Field(
+        description="what the public reads once the finding is published"
+    )
+    description: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] = Field(
+        description="flaw description for the parties (never public)"
+    )
+    policy_violation: Text = ""
+    context_info: Text = ""
+    risk_area: Slug
+    severity: Severity
+    national_security: bool = False
+    prevalence: Prevalence = Field(default_factory=Prevalence)
+    impacts: list[Label] = Field(default_factory=list, max_length=20)
+    impacted_stakeholders: list[Label] = Field(default_factory=list, max_length=20)
+    detection: Detection
+    observed_at: datetime | None = None
+    reproduction: ReproductionIn | None = None
+    reason: Text = ""
+
+
+class StepIn(Input):
+    reason: Text = ""
+
+
+class ClaimFixIn(Input):
+    reason: Text = Field(default="", description="what was fixed, and how")
+    fix_released_at: datetime | None = Field(
+        default=None, description="when the fix was released (default: now)"
+    )
+
+
+class ExtensionIn(Input):
+    days: int = Field(ge=1, le=3650)
+    reason: Text = ""
+
+
+class ReleaseIn(Input):
+    material_b64: Annotated[str, StringConstraints(min_length=1, max_length=3_000_000)]
+
+
+class RecipientOut(BaseModel):
+    org: str
+    kind: OrgKind
+    role: str = Field(description="developer, authority (notified) or tester (optional)")
+    required: bool
+    key_id: str | None
+    public_key: str | None = Field(description="X25519, base64 (null: none registered)")
+
+
+class TrailOut(BaseModel):
+    seq: int
+    event_id: str
+    action: FindingStep
+    from_state: FindingState | None
+    to_state: FindingState
+    by: str
+    at: datetime
+    reason: str | None = Field(description="null where you see the summary only")
+    details: dict[str, Any] | None = None
+
+
+class FindingOut(BaseModel):
+    """A finding as the caller may see it: ``sight`` says how much (``summary``: the
+    public face of a published finding; ``full``: everything the registry holds)."""
+
+    id: int
+    sight: str
+    title: str
+    summary: str
+    state: FindingState
+    system: str
+    system_version: str
+    version_id: int
+    developer: str
+    reporter: str
+    risk_area: str
+    severity: Severity
+    national_security: bool
+    prevalence: dict[str, Any]
+    impacts: list[str]
+    impacted_stakeholders: list[str]
+    policy_violation: str
+    detection: dict[str, Any]
+    submission_id: int | None
+    attestation: str | None
+    filed_at: datetime
+    published_at: datetime | None
+    publication_log_index: int | None
+    public_digest: str | None
+    reproduction_released: bool
+    trail: list[TrailOut]
+    # the parties' view only
+    description: str | None = None
+    context_info: str | None = None
+    observed_at: datetime | None = None
+    engagement_id: int | None = None
+    disclosure: dict[str, Any] | None = None
+    authorities: list[str] | None = None
+    embargo_ends_at: datetime | None = None
+    fix_released_at: datetime | None = None
+    publish_due_at: datetime | None = None
+    pending_extension: dict[str, Any] | None = None
+    reproduction_recipients: list[str] | None = None
+    reproduction_commitment: str | None = None
+    allowed_actions: list[str] | None = None
+
+
+class BoxOut(BaseModel):
+    recipient: str
+    recipient_key_id: str
+    sealed_b64: str
+    created_at: datetime
+
+
+class ReproductionOut(BaseModel):
+    finding_id: int
+    commitment: str | None
+    boxes: list[BoxOut] = Field(description="the boxes sealed to your organisation's keys")
+    released_b64: str | None = Field(
+        description="the material itself, once the tester released it after publication"
+    )
+
+
+class PublicationProofOut(BaseModel):
+    finding_id: int
+    record: dict[str, Any] = Field(description="the public record as published")
+    digest: str = Field(description="sha256 of the record's canonical JSON (RFC 8785)")
+    entry: str = Field(description="the log entry (its leaf data)")
+    log_index: int
+    proof: dict[str, Any] = Field(description="inclusion proof bundle under a fresh checkpoint")
+
+
+# ---- webhooks --------------------------------------------------------------------------
+
+
+class WebhookIn(Input):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,490}$")]
+    description: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    description: str
+    created_at: datetime
+    disabled_at: datetime | None
+    pending: int
+    delivered: int
+    failed: int
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="whsec_...: verifies deliveries; shown this once")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str
+    event_type: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_status: int | None
+    last_error: str | None

@@ -79,3 +79,51 @@ class Transition(StrEnum):
     REPORT = "report"
     CLOSE = "close"
     CANCEL = "cancel"
+
+
+class FindingState(StrEnum):
+    """Where a finding stands on its way to publication."""
+
+    FILED = "filed"
+    ACKNOWLEDGED = "acknowledged"
+    DISPUTED = "disputed"
+    FIX_CLAIMED = "fix_claimed"
+    FIX_CONFIRMED = "fix_confirmed"
+    EXTENDED = "extended"
+    PUBLISHED = "published"
+
+
+class FindingStep(StrEnum):
+    """What the trail of a finding records (each with actor, time and reason)."""
+
+    FILE = "filed"
+    ACKNOWLEDGE = "acknowledged"
+    DISPUTE = "disputed"
+    CLAIM_FIX = "fix_claimed"
+    CONFIRM_FIX = "fix_confirmed"
+    REJECT_FIX = "fix_rejected"
+    PROPOSE_EXTENSION = "extension_proposed"
+    EXTEND = "extended"
+    ATTACH_REPRODUCTION = "reproduction_sealed"
+    PUBLISH = "published"
+    RELEASE_REPRODUCTION = "reproduction_released"
+
+
+class Severity(StrEnum):
+    """The flaw report card's severity scale (Longpre et al. 2025)."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NEGLIGIBLE = "negligible"
+
+
+class PrevalenceCategory(StrEnum):
+    """The flaw report card's prevalence scale, beside the measured rate."""
+
+    WIDESPREAD = "widespread"
+    COMMON = "common"
+    OCCASIONAL = "occasional"
+    RARE = "rare"
+    UNKNOWN = "unknown"
