@@ -331,8 +331,10 @@ def log_verify(
     for path in receipts:
         try:
             text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"no receipts file at {path}: pass the file a tester kept (an audit folder's gateway-receipts.jsonl)") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {type(exc).__name__}") from None
+            raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
