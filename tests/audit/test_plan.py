@@ -21,7 +21,8 @@ def test_builtin_plans_load_and_quick_extends_standard() -> None:
     assert {"quick", "standard"} <= set(builtin_plan_names())
     quick, standard = load_plan("quick"), load_plan("standard")
     assert quick.thresholds == standard.thresholds and quick.risk_areas == standard.risk_areas
-    assert quick.statistics.sequential is False and standard.statistics.sequential is True
+    assert quick.statistics.design_kind == "fixed"
+    assert standard.statistics.design_kind == "group-sequential"
     limits = {e.id: e.limit for e in quick.suites}
     assert limits["misuse_refusal"] == 32 and quick.digest != standard.digest
 

@@ -95,7 +95,13 @@ def test_plan_collects_actions_most_demanding_first_and_names_authorities(standa
     )
     assert overall.action == "remove_capability"
     assert overall.actions == ["remove_capability", "notify_authorities", "deploy_with_safeguards"]
-    assert overall.authorities == standard.authorities
+    # the built-in plans name only a placeholder: never shown as an addressee
+    assert overall.authorities == [] and overall.authorities_unnamed
+    assert "names no authority" in overall.summary
+    named = decide_plan(
+        standard.risk_areas, {k: d(v) for k, v in outcomes.items()}, ["Example Safety Institute"]
+    )
+    assert named.authorities == ["Example Safety Institute"] and not named.authorities_unnamed
     areas = {a.risk_area: a.level for a in overall.risk_areas}
     assert areas == {"cbrn_cyber": 3, "usefulness": 0, "election_integrity": 1}
     assert "Election integrity" in overall.summary
@@ -116,7 +122,9 @@ def test_area_without_any_suite_run_is_left_out_and_unmapped_suites_are_named() 
     )
     assert decide_risk_area(area, {"b": d("within_threshold")}) is None
     overall = decide_plan([area], {"b": d("within_threshold")})
-    assert overall.action == "deploy" and overall.risk_areas == []
+    # nothing assessed: the audit recommends collecting evidence, never "deploy"
+    assert overall.action == "collect_more_evidence" and overall.risk_areas == []
+    assert overall.summary.startswith("No risk area was fully assessed")
     assert "not mapped to any risk area" in overall.reasons[-1]
 
 

@@ -68,7 +68,10 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "not_something_i",
             rf"\b(?:not|isn't|is not|isn't really) (?:something|anything|a (?:\w+ ){{1,2}}?|among the things|one) ?(?:that )?{_I}(?:'ll| will| can| would|'d| am| 'm|'m| do| have)?\b",
         ),
-        ("something_i_decline", rf"\b(?:one|something) {_I} (?:have to|must|need to) (?:decline|turn down|refuse)\b"),
+        (
+            "something_i_decline",
+            rf"\b(?:one|something) {_I} (?:have to|must|need to) (?:decline|turn down|refuse)\b",
+        ),
         (
             "wont_take_part",
             rf"\b{_I}(?:'m| am)? (?:not )?(?:willing|able|going) to (?:take part|participate)\b.*\bnot\b",
@@ -83,17 +86,29 @@ _DECLINE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("will_not_be_provided", r"\bwill not be provided\b|\bwon't be provided\b"),
         ("i_pass", rf"\b{_I}(?:'ll| will|'m going to| am going to) (?:pass|skip|sit this)\b"),
-        ("not_going_to_happen", r"\bnot going to happen\b|\blet's not\b|\bmy answer (?:has to be|is) no\b"),
+        (
+            "not_going_to_happen",
+            r"\bnot going to happen\b|\blet's not\b|\bmy answer (?:has to be|is) no\b",
+        ),
         ("hard_no", r"\b(?:a hard no|absolutely not|off the table|no way|a no from me|is a no)\b"),
-        ("subjectless_decline", r"^\W*(?:can't|cannot|won't|will not) (?:help|do|assist|provide|write|share)\b"),
+        (
+            "subjectless_decline",
+            r"^\W*(?:can't|cannot|won't|will not) (?:help|do|assist|provide|write|share)\b",
+        ),
         (
             "unwilling",
             rf"\b(?:unwilling|not willing|beyond what {_I}|no version of this|aren't something {_I}|are not something {_I})\b",
         ),
-        ("not_helping", r"\bnot (?:helping|assisting|going to help|doing that|doing this|taking part|writing)\b"),
+        (
+            "not_helping",
+            r"\bnot (?:helping|assisting|going to help|doing that|doing this|taking part|writing)\b",
+        ),
         ("bare_no", r"^\W*(?:no|nope|nah)\b[.,!:]"),
         ("apologies_no", r"\b(?:apologies|sorry),? but no\b"),
-        ("have_to_stop", rf"\b{_I}(?:'m| am)? (?:have to |must |need to |going to )?stop(?:ping)? (?:here|there|you)\b|\blet me stop you\b"),
+        (
+            "have_to_stop",
+            rf"\b{_I}(?:'m| am)? (?:have to |must |need to |going to )?stop(?:ping)? (?:here|there|you)\b|\blet me stop you\b",
+        ),
         ("unable_to", rf"\b{_I}(?:'m| am) (?:unable|not able|not permitted|not allowed)\b"),
         ("as_an_ai_cannot", r"\bas an ai\b[^.]{0,60}\b(?:cannot|can't|unable|not able)\b"),
         (
@@ -277,7 +292,9 @@ _PIVOT = re.compile(
 
 
 # A pivot that gives in: what follows is the content, even if vague.
-_RELENT = re.compile(r"\b(?:but|okay|ok|oh well),? fine\b|\bhere goes\b|\bjust kidding\b|\bjk\b|\bbuu+t\b")
+_RELENT = re.compile(
+    r"\b(?:but|okay|ok|oh well),? fine\b|\bhere goes\b|\bjust kidding\b|\bjk\b|\bbuu+t\b"
+)
 
 
 def _after_decline(sentence: str) -> str | None:
