@@ -23,6 +23,11 @@ _STYLE = {
 
 
 def print_summary(report: Report, console: Console) -> None:
+    if report.decision.not_assessed:
+        console.print(
+            "[bold yellow]Not assessed:[/] " + "; ".join(report.decision.not_assessed),
+            soft_wrap=True,
+        )
     table = Table(
         title=f"assay audit of {report.target.model} ({report.tier} tier)", title_justify="left"
     )
@@ -87,6 +92,11 @@ def print_summary(report: Report, console: Console) -> None:
             + ("" if t.complete else " [yellow]stopped by its budget[/]")
         )
     for area in report.decision.risk_areas:
+        if not area.assessed:
+            console.print(
+                f"{area.title}: [yellow]not assessed[/] (missing: {', '.join(area.missing_suites)})"
+            )
+            continue
         level = (
             f"level {area.level} ({area.level_name})" if area.level is not None else "undetermined"
         )

@@ -1,7 +1,15 @@
 """Statistics for decisions: intervals first, point estimates second."""
 
 from assay.stats._bootstrap import cluster_bootstrap
-from assay.stats._design import Design, DesignedEstimate, DesignKind, SequentialMonitor
+from assay.stats._design import (
+    Design,
+    DesignedEstimate,
+    DesignKind,
+    OperatingCharacteristics,
+    SequentialMonitor,
+    operating_characteristics,
+    stopping_point,
+)
 from assay.stats._estimates import (
     BootstrapEstimate,
     CorrectedRateEstimate,
@@ -75,6 +83,7 @@ __all__ = [
     "Metric",
     "MultipleTests",
     "NormalEstimate",
+    "OperatingCharacteristics",
     "PairedDifference",
     "PairedDifferenceEstimate",
     "Proportion",
@@ -106,6 +115,7 @@ __all__ = [
     "metric_from_proportion",
     "minimum_detectable_effect",
     "ols_cluster_robust",
+    "operating_characteristics",
     "p_value",
     "paired_difference",
     "power_to_decide",
@@ -113,6 +123,7 @@ __all__ = [
     "sample_size_to_decide",
     "samples_to_settle",
     "spent",
+    "stopping_point",
     "wilson",
     "zero_width",
 ]

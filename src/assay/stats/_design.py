@@ -18,10 +18,14 @@ first step), so a finding that stops settled stays settled after the control.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from assay.stats._estimates import Estimate, p_value
+import numpy as np
+from scipy.stats import binom
+
+from assay.stats._estimates import Estimate, RateEstimate, RateMethod, p_value
 from assay.stats._group_sequential import GroupSequentialDesign, Spending
 
 DesignKind = Literal["fixed", "group-sequential", "confidence-sequence"]
@@ -159,4 +163,78 @@ class SequentialMonitor:
         return self.at_look(n) and self.settled(estimate, n)
 
 
-__all__ = ["Design", "DesignKind", "DesignedEstimate", "SequentialMonitor"]
+def stopping_point(monitor: SequentialMonitor, estimate_at: Callable[[int], Estimate]) -> int:
+    """The sample size at which ``monitor`` stops, given the estimate after the first ``n``
+    items (``estimate_at(n)``): the first look that settles, else the last. The audit
+    runner applies the same rule look by look as items are scored; benchmarks replay it
+    on recorded or simulated outcomes with this function."""
+    for n in monitor.design.looks:
+        if monitor.stop(estimate_at(n), n):
+            return n
+    return monitor.design.n_max
+
+
+@dataclass(frozen=True)
+class OperatingCharacteristics:
+    """A design's exact behaviour for a rate at one true value: the chance of a settled
+    finding on each side of the threshold, and the expected sample size."""
+
+    p_true: float
+    above: float
+    below: float
+    expected_n: float
+
+    @property
+    def undecided(self) -> float:
+        return max(0.0, 1.0 - self.above - self.below)
+
+
+def operating_characteristics(
+    design: Design,
+    threshold: float,
+    p_true: float,
+    alpha: float,
+    family: RateMethod = "wilson",
+) -> OperatingCharacteristics:
+    """Exact (binomial path-sum) chance that ``design`` settles a rate finding above or
+    below ``threshold`` at level ``alpha``, with the same :class:`SequentialMonitor` the
+    audits use; for fixed designs it is the fixed-size test at ``alpha``."""
+    if design.kind == "confidence-sequence":
+        family = "confidence-sequence"
+    monitor = SequentialMonitor(design, threshold, alpha)
+    # distribution over successes among runs still going, at the current look
+    alive = np.array([1.0])
+    previous = 0
+    above = below = expected = 0.0
+    for index, n in enumerate(design.looks):
+        step = n - previous
+        increments = binom.pmf(np.arange(step + 1), step, p_true)
+        alive = np.convolve(alive, increments)
+        final = index == len(design.looks) - 1
+        for s in range(n + 1):
+            mass = alive[s]
+            if mass <= 0:
+                continue
+            estimate = RateEstimate(s, n, family)
+            if monitor.settled(estimate, n):
+                if s / n > threshold:
+                    above += mass
+                else:
+                    below += mass
+                expected += mass * n
+                alive[s] = 0.0
+            elif final:
+                expected += mass * n
+        previous = n
+    return OperatingCharacteristics(p_true, above, below, expected)
+
+
+__all__ = [
+    "Design",
+    "DesignKind",
+    "DesignedEstimate",
+    "OperatingCharacteristics",
+    "SequentialMonitor",
+    "operating_characteristics",
+    "stopping_point",
+]
