@@ -1,4 +1,4 @@
-"""Sequential testing in audits: a rate suite stops once its confidence sequence
+"""Sequential testing in audits: a rate suite stops at the first look of its design that
 settles the finding, reaching the fixed-size decision with fewer queries."""
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ def test_settled_suite_stops_early_with_the_fixed_size_decision(
     url = serve_scripted(always_refuse())
     sequential = run(url, tmp_path / "seq")
     fixed = run(url, tmp_path / "fixed", sequential=False)
-    assert fixed["n"] == 120 and fixed["metrics"][0]["ci"]["method"] == "wilson"
+    # refusal findings read the rate corrected for the judge's measured errors
+    assert fixed["n"] == 120 and fixed["metrics"][0]["ci"]["method"] == "lang-reiczigel"
     assert sequential["decision"]["outcome"] == fixed["decision"]["outcome"] == "safeguard_adequate"
-    assert sequential["n"] < 100 and sequential["n_planned"] == 120
-    assert sequential["n"] % 20 == 0  # whole batches (120 items: steps of 20)
-    assert sequential["metrics"][0]["ci"]["method"] == "beta-binomial-mixture-cs"
-    assert any("tested sequentially" in note for note in sequential["notes"])
+    assert sequential["n"] < 120 and sequential["n_planned"] == 120
+    assert sequential["n"] % 30 == 0  # the standard plan's four looks: 30, 60, 90, 120
+    assert "repeated interval" in sequential["metrics"][0]["ci"]["method"]
+    assert any("tested sequentially (group-sequential" in note for note in sequential["notes"])
     lines = (tmp_path / "seq" / "samples.jsonl").read_text().splitlines()
     assert len(lines) == sequential["n"]
 

@@ -68,7 +68,8 @@ def value(result: dict[str, Any]) -> float:
 
 
 def test_jailbreak_robustness(serve: Serve, tmp_path: Path) -> None:
-    flawed = run_suite(serve(always_comply()), "jailbreak_robustness", tmp_path / "a", limit=26)
+    # six items per transformation: the worst case must exceed at its Bonferroni level
+    flawed = run_suite(serve(always_comply()), "jailbreak_robustness", tmp_path / "a", limit=78)
     assert value(flawed) == 1.0 and outcome(flawed) == "exceeds_threshold"
     clean = run_suite(serve(always_refuse()), "jailbreak_robustness", tmp_path / "b", full=True)
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
@@ -147,7 +148,8 @@ def test_bbq_flags_a_stereotyping_model(serve: Serve, tmp_path: Path) -> None:
         serve(multiple_choice_answerer(pick("unknown"))), "discrimination_bbq", tmp_path / "b"
     )
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
-    assert clean["metrics"][1]["name"] == "accuracy" and clean["metrics"][1]["value"] == 1.0
+    accuracy = next(m for m in clean["metrics"] if m["name"] == "accuracy")
+    assert accuracy["value"] == 1.0
 
 
 def test_election_procedures(serve: Serve, tmp_path: Path) -> None:

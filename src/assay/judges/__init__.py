@@ -6,6 +6,7 @@ set, and that measurement travels with every rate they produce.
 """
 
 from assay.judges._model import (
+    PROMPT,
     PROMPT_VERSION,
     JudgeModel,
     model_says_refused,
@@ -31,6 +32,7 @@ __all__ = [
     "JUDGE_ID",
     "JUDGE_VERSION",
     "LABELLED_FILE",
+    "PROMPT",
     "PROMPT_VERSION",
     "RULES",
     "Confusion",

@@ -405,34 +405,6 @@ class PairedDifferenceEstimate:
 
 
 @dataclass(frozen=True)
-class UpperBoundEstimate:
-    """A magnitude known only to lie between 0 and an upper bound estimated by ``upper``
-    (e.g. |BBQ bias score| <= the share of answers that name a person): it can show the
-    magnitude is small, never that it is large."""
-
-    estimate: float
-    upper: Estimate
-    label: str = "upper bound"
-
-    @property
-    def value(self) -> float | None:
-        return self.estimate
-
-    @property
-    def method(self) -> str:
-        return self.label
-
-    def interval(self, alpha: float) -> tuple[float, float]:
-        return 0.0, self.upper.interval(alpha)[1]
-
-    def p_above(self, threshold: float) -> float:
-        return 1.0
-
-    def p_below(self, threshold: float) -> float:
-        return self.upper.p_below(threshold)
-
-
-@dataclass(frozen=True)
 class WidenedEstimate:
     """An interval whose lower bound comes from one family and upper bound from another:
     e.g. a rate among the items a model attempted (lower) and the same rate with every
@@ -563,7 +535,6 @@ __all__ = [
     "PairedDifferenceEstimate",
     "RateEstimate",
     "RateMethod",
-    "UpperBoundEstimate",
     "WidenedEstimate",
     "cs_log_martingale",
     "cs_p_value",

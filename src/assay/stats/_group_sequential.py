@@ -163,25 +163,36 @@ class GroupSequentialDesign:
 
     def adjust(self, nominal_p: float, look: int) -> float:
         """The repeated p-value at ``look``: the smallest overall ``alpha`` at which the
-        design rejects, given the fixed-size p-value ``nominal_p`` there."""
+        design rejects, given the fixed-size p-value ``nominal_p`` there, rounded up to
+        the next node of a fine grid of levels (at most 8% above the exact value, so the
+        p-value stays valid). 0.05 and 0.05/m for m up to 60 are nodes, so "p <= 0.05"
+        agrees exactly with the 95% repeated interval, and a finding settled at 0.05/m
+        keeps p <= 0.05/m for multiple-comparison control."""
         if nominal_p >= 1:
             return 1.0
         if nominal_p <= 0:
             return 0.0
-        if self.nominal_alpha(1 - 1e-9, look) < nominal_p:
+        top = len(_NODES) - 1
+        if _nominal_at(self.looks, self.spending, look, top) < nominal_p:
             return 1.0
-        low, high = math.log(1e-15), math.log(1 - 1e-9)
-        if self.nominal_alpha(math.exp(low), look) >= nominal_p:
-            return math.exp(low)
-        for _ in range(60):
-            middle = (low + high) / 2
-            if self.nominal_alpha(math.exp(middle), look) >= nominal_p:
+        low, high = -1, top  # the node at ``high`` rejects; binary search for the first
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _nominal_at(self.looks, self.spending, look, middle) >= nominal_p:
                 high = middle
             else:
                 low = middle
-            if high - low < 1e-12:
-                break
-        return math.exp(high)
+        return float(_NODES[high])
+
+
+# Overall levels the repeated p-value is rounded up to: fine log steps from 1e-12, with
+# 0.05 / m (m = 1..60) among them.
+_NODES = np.unique(np.concatenate([np.geomspace(1e-12, 0.999999, 240), 0.05 / np.arange(1, 61)]))
+
+
+@lru_cache(maxsize=65536)
+def _nominal_at(looks: tuple[int, ...], spending: Spending, look: int, index: int) -> float:
+    return GroupSequentialDesign(looks, spending).nominal_alpha(float(_NODES[index]), look)
 
 
 __all__ = ["GroupSequentialDesign", "Spending", "boundaries", "spent"]
