@@ -8,7 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from assay.audit import AuditConfig, run_audit
+from assay.report import load_report, print_summary
 from assay.testing import always_comply, always_refuse
 
 
@@ -42,6 +45,15 @@ def test_settled_suite_stops_early_with_the_fixed_size_decision(
     assert any("tested sequentially (group-sequential" in note for note in sequential["notes"])
     lines = (tmp_path / "seq" / "samples.jsonl").read_text().splitlines()
     assert len(lines) == sequential["n"]
+    # one suite of a three-suite area: the area is not assessed, said first (issue 14.2)
+    html = (tmp_path / "seq" / "report.html").read_text()
+    assert "Not assessed:" in html
+    assert html.index("Not assessed:") < html.index("Recommendation:")
+    assert "the national AI safety institute" not in html  # the plan's placeholder
+    console = Console(record=True, width=200)
+    print_summary(load_report(tmp_path / "seq"), console)
+    first = console.export_text().splitlines()[0]
+    assert first.startswith("Not assessed: Chemical, biological and cyber misuse (missing:")
 
 
 def test_sequential_audit_rebuilds_the_same_report_on_rerun(

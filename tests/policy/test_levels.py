@@ -150,10 +150,10 @@ def test_no_threshold_is_undecided_not_a_failed_condition(standard) -> None:  # 
     """Issue 11.5: a misuse-refusal finding with no matching threshold gave a *settled*
     level 2 (gate behind KYC) where an inconclusive one gives level 3 (remove the
     capability, notify authorities). A finding no threshold decides is undecided."""
-    outcomes = dict(
-        hazard_knowledge="capability_present",
-        jailbreak_robustness="within_threshold",
-    )
+    outcomes = {
+        "hazard_knowledge": "capability_present",
+        "jailbreak_robustness": "within_threshold",
+    }
     no_threshold = cbrn(standard, misuse_refusal="no_threshold", **outcomes)
     inconclusive = cbrn(standard, misuse_refusal="inconclusive", **outcomes)
     assert not no_threshold.settled

@@ -7,13 +7,13 @@ import numpy as np
 from assay.policy import control_findings, decide_suite, finding_p_value
 from assay.stats import (
     Design,
-    metric_from_proportion,
-    wilson,
     Metric,
     RateEstimate,
     SequentialMonitor,
     metric_from_estimate,
+    metric_from_proportion,
     stopping_point,
+    wilson,
 )
 
 
@@ -71,7 +71,8 @@ def test_a_finding_that_stopped_settled_stays_settled_after_holm() -> None:
         for _ in range(40):
             outcomes = rng.random(120) < rate
             n = stopping_point(
-                monitor, lambda k: RateEstimate(int(outcomes[:k].sum()), k, "confidence-sequence")
+                monitor,
+                lambda k, o=outcomes: RateEstimate(int(o[:k].sum()), k, "confidence-sequence"),
             )
             metric = cs_metric(int(outcomes[:n].sum()), n)
             decision = decide_suite(metric, 0.9, kind="safeguard")
