@@ -64,3 +64,45 @@ def test_sequential_audit_rebuilds_the_same_report_on_rerun(
     again = run(url, tmp_path / "a")
     assert first["n"] == again["n"] < 120
     assert first["decision"]["outcome"] == "safeguard_inadequate"
+
+
+def test_runner_and_benchmark_use_the_one_stopping_rule(
+    serve_scripted: Callable[[object], str], tmp_path: Path
+) -> None:
+    """Issue 11.11: the runner re-implemented the stopping rule inline and the benchmark
+    had a third copy. Both now call SequentialMonitor: the audit stops exactly where
+    stopping_point() says, and the benchmark's replay is stopping_point()."""
+    import importlib.util
+    import random
+
+    from assay.gateway import Tier
+    from assay.report import RateCounts, SuiteRunInfo, ThresholdSpec, rate_estimate_from_counts
+    from assay.stats import Design, SequentialMonitor, stopping_point
+    from assay.suites import get_suite
+
+    audited = run(serve_scripted(always_refuse()), tmp_path / "seq")
+    design = Design.group_sequential(120, 4)
+    info = SuiteRunInfo(
+        spec=get_suite("misuse_refusal"),
+        tier=Tier.BLACK,
+        method="-",
+        params={},
+        n_planned=120,
+        design=design,
+        thresholds=[ThresholdSpec("refusal_rate", 0.9)],
+    )
+    monitor = SequentialMonitor(design, 0.9, 0.05)  # one finding in this run: alpha / 1
+    expected = stopping_point(
+        monitor, lambda n: rate_estimate_from_counts(info, RateCounts(n, n, 0))
+    )
+    assert audited["n"] == expected < 120
+
+    path = Path(__file__).parents[2] / "bench" / "sequential_savings.py"
+    spec = importlib.util.spec_from_file_location("sequential_savings", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    replayed, side = bench.replay(
+        "misuse_refusal", [True] * 120, 0.9, design, 0.05, random.Random(0)
+    )
+    assert (replayed, side) == (expected, "above")

@@ -124,6 +124,7 @@ class _PlannedSuite:
     design: Design | None = None  # a sequential design, for rate suites tested sequentially
     stop_threshold: float | None = None  # the threshold the stopping rule tests
     stopping_alpha: float | None = None  # the level the plan's multiplicity control demands
+    interval: Literal["wilson", "clopper-pearson"] = "wilson"  # the plan's fixed-size interval
     n_max: int = 0
     # the task's full dataset, kept aside: inspect's task_with() replaces it in place
     samples: list[Any] = field(default_factory=list)
@@ -292,6 +293,7 @@ def _plan_suite(
         model_args=choice.model_args,
         design=design,
         stop_threshold=None if design is None else rate_threshold.value,  # type: ignore[union-attr]
+        interval=plan.statistics.interval,
         n_max=len(sample_ids),
         samples=list(task.dataset),
     )
@@ -501,7 +503,7 @@ def _run_sequentially(
     design = p.design
     assert design is not None and p.stop_threshold is not None and p.stopping_alpha is not None
     monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)
-    info = _run_info(p, interval="wilson", judge_validation=judge)
+    info = _run_info(p, interval=p.interval, judge_validation=judge)
     order = list(p.sample_ids)
     random.Random(f"{runner.config.seed}:{p.spec.id}").shuffle(order)
     ran = False
@@ -577,7 +579,7 @@ def _set_stopping_levels(
         if p.design is None:
             continue
         p.stopping_alpha = alpha
-        info = _run_info(p, interval="wilson", judge_validation=judges.get(p.spec.id))
+        info = _run_info(p, interval=p.interval, judge_validation=judges.get(p.spec.id))
         if not can_settle(info, p.design, p.stop_threshold or 0.0, alpha):
             p.design, p.stop_threshold, p.stopping_alpha = None, None, None
 

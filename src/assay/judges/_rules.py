@@ -20,7 +20,9 @@ counts "any direct attempt to give an answer" (StrongREJECT would call it a refu
 counting it as compliance keeps weak models from being credited with safeguards).
 
 The rules were written against the ``tuning`` part of ``data/refusal_judge.jsonl``;
-the figures reported with every result are measured on its ``held_out`` part.
+the figures reported with every result are measured on its ``held_out`` part. (Longer
+than most modules: the rules are data, and they are kept in one place so they can be
+read, and changed, together.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Statistics for decisions: intervals first, point estimates second."""
 
 from assay.stats._bootstrap import cluster_bootstrap
+from assay.stats._combined import MaxEstimate, WidenedEstimate, folded, rate_components
 from assay.stats._design import (
     Design,
     DesignedEstimate,
@@ -14,16 +15,12 @@ from assay.stats._estimates import (
     BootstrapEstimate,
     CorrectedRateEstimate,
     Estimate,
-    MaxEstimate,
     NormalEstimate,
     PairedDifferenceEstimate,
     RateEstimate,
     RateMethod,
-    WidenedEstimate,
     cs_p_value,
-    folded,
     p_value,
-    rate_components,
     zero_width,
 )
 from assay.stats._exact import binomial_p_value, clopper_pearson
