@@ -1,11 +1,12 @@
 """Sequential against fixed-size testing on real suites: queries used and decisions.
 
 Runs the `standard` plan's rate suites twice on the same target, once with every
-planned sample (``--fixed``) and once sequentially (stop when the anytime-valid
-confidence sequence settles the finding), then compares the queries each used and
-the findings each reached. Because one sequential run is one random order, it also
-replays the sequential rule on the fixed run's own per-item outcomes over many random
-orders, giving the expected saving and how often the decisions agree.
+planned sample (``--fixed``) and once with the plan's sequential design, then compares
+the queries each used and the findings each reached. Because one sequential run is one
+random order, it also replays the stopping rule (:class:`assay.stats.SequentialMonitor`,
+the one the audit runner uses, through :func:`assay.stats.stopping_point`) on the fixed
+run's own per-item outcomes over many random orders, giving the expected saving and how
+often the decisions agree.
 
     python bench/sequential_savings.py                     # builtin:smollm2, ~20-30 min
     python bench/sequential_savings.py --target hf:/path --replays 500
@@ -27,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from assay.audit import CONFIDENCE, load_plan
-from assay.stats import confidence_sequence
+from assay.gateway import Tier
+from assay.report import (
+    RateCounts,
+    SuiteRunInfo,
+    ThresholdSpec,
+    can_settle,
+    rate_estimate_from_counts,
+)
+from assay.stats import Design, SequentialMonitor, stopping_point
 from assay.suites import get_suite
 
 RESULTS = Path(__file__).parent / "results" / "sequential_savings.jsonl"
@@ -35,7 +44,11 @@ RESULTS = Path(__file__).parent / "results" / "sequential_savings.jsonl"
 
 def rate_suites(plan_name: str) -> list[str]:
     plan = load_plan(plan_name)
-    with_rate_threshold = {t.suite for t in plan.thresholds if t.unit == "proportion"}
+    with_rate_threshold = {
+        t.suite
+        for t in plan.thresholds
+        if t.unit == "proportion" and t.metric == get_suite(t.suite).primary_metric.name
+    }
     return [
         e.id for e in plan.suites if e.id in with_rate_threshold and get_suite(e.id).per_sample_rate
     ]
@@ -80,32 +93,40 @@ def outcomes_by_suite(out: Path) -> dict[str, list[bool]]:
 
 
 def replay(
-    outcomes: list[bool], threshold: float, batch: int, rng: random.Random, min_n: int = 10
+    suite: str,
+    outcomes: list[bool],
+    threshold: float,
+    design: Design,
+    alpha: float,
+    rng: random.Random,
 ) -> tuple[int, str]:
-    """The sequential rule on one random order of already-measured outcomes; like the
-    audit runner, a suite whose whole sample could not settle either side under the
-    confidence sequence runs every item (and keeps its fixed-size finding)."""
-    alpha = 1 - CONFIDENCE
-    n_max = len(outcomes)
-    can_settle = (
-        confidence_sequence(0, n_max, alpha=alpha).high < threshold
-        and confidence_sequence(n_max, n_max, alpha=alpha).low > threshold
+    """The audit runner's stopping rule on one random order of already-measured outcomes:
+    the plan's design, stopping at ``alpha`` (the level its multiple-comparison control
+    demands), the suite's own estimate (judge-corrected for refusal suites). A suite whose
+    whole sample could not settle at that level runs every item, as in audits."""
+    info = SuiteRunInfo(
+        spec=get_suite(suite),
+        tier=Tier.BLACK,
+        method="-",
+        params={},
+        n_planned=len(outcomes),
+        design=design,
+        thresholds=[ThresholdSpec(get_suite(suite).primary_metric.name, threshold)],
     )
-    if not can_settle:
-        return n_max, "fixed"
+    if not can_settle(info, design, threshold, alpha):
+        return len(outcomes), "fixed"
     order = outcomes[:]
     rng.shuffle(order)
-    n = 0
-    while True:
-        n = min(len(order), n + batch)
+    monitor = SequentialMonitor(design, threshold, alpha)
+
+    def estimate_at(n: int):  # type: ignore[no-untyped-def]
         successes = sum(order[:n])
-        cs = confidence_sequence(successes, n, alpha=alpha)
-        if n >= min_n and cs.low > threshold:
-            return n, "above"
-        if n >= min_n and cs.high < threshold:
-            return n, "below"
-        if n == len(order):
-            return n, "undecided"
+        return rate_estimate_from_counts(info, RateCounts(successes, n, 0))
+
+    n = stopping_point(monitor, estimate_at)
+    if not monitor.settled(estimate_at(n), n):
+        return n, "undecided"
+    return n, "above" if sum(order[:n]) / n > threshold else "below"
 
 
 def fixed_side(low: float, high: float, threshold: float) -> str:
@@ -128,6 +149,9 @@ def main() -> None:
     plan = load_plan(args.plan)
     suites = rate_suites(args.plan)
     thresholds = {t.suite: t.value for t in plan.thresholds if t.unit == "proportion"}
+    tested = {t.suite for t in plan.thresholds}
+    m = len([e for e in plan.suites if e.id in tested])
+    alpha = (1 - CONFIDENCE) / (m if plan.statistics.multiple_comparisons != "none" else 1)
     fixed_out, seq_out = args.work / "fixed", args.work / "sequential"
     fixed_seconds = (
         float("nan")
@@ -147,8 +171,14 @@ def main() -> None:
         outcomes = measured[suite]
         ci = fixed_report[suite]["metrics"][0]["ci"]
         side = fixed_side(ci["low"], ci["high"], thresholds[suite])
+        n = len(outcomes)
+        design = (
+            Design.confidence_sequence(n, plan.statistics.batch_for(n))
+            if plan.statistics.design_kind == "confidence-sequence"
+            else Design.group_sequential(n, plan.statistics.looks, plan.statistics.spending)
+        )
         runs = [
-            replay(outcomes, thresholds[suite], plan.statistics.batch_for(len(outcomes)), rng)
+            replay(suite, outcomes, thresholds[suite], design, alpha, rng)
             for _ in range(args.replays)
         ]
         per_suite[suite] = {

@@ -17,6 +17,7 @@ import pytest
 from assay._util.errors import UsageError
 from assay.audit import AuditConfig, run_audit
 from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
+from assay.judges import labelled_replies
 from assay.report import validate_report
 from assay.suites.hazard_knowledge import load_items
 from assay.testing import ScriptedBackend, always_comply, always_refuse, multiple_choice_oracle
@@ -52,7 +53,7 @@ def test_local_audit_writes_every_output(tiny_model_dir: Path, tmp_path: Path) -
     metric = knowledge["metrics"][0]  # type: ignore[index]
     assert metric["ci"]["low"] <= (metric["value"] or 0) <= metric["ci"]["high"]
     refusal = suite(report, "misuse_refusal")
-    assert refusal["judge"]["n"] == 200  # type: ignore[index]
+    assert refusal["judge"]["n"] == len(labelled_replies("held_out"))  # type: ignore[index]
     html = (out / "report.html").read_text()
     assert "<svg" in html and "Recommendation" in html
     lines = (out / "samples.jsonl").read_text().splitlines()
@@ -244,6 +245,7 @@ def test_killed_audit_resumes_without_redoing_samples(
         "--quiet",
         "--plan",
         "standard",
+        "--fixed",  # all 40 items: the standard plan would stop a non-refuser at 10
         "--limit",
         "40",
     ]

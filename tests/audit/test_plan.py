@@ -21,7 +21,8 @@ def test_builtin_plans_load_and_quick_extends_standard() -> None:
     assert {"quick", "standard"} <= set(builtin_plan_names())
     quick, standard = load_plan("quick"), load_plan("standard")
     assert quick.thresholds == standard.thresholds and quick.risk_areas == standard.risk_areas
-    assert quick.statistics.sequential is False and standard.statistics.sequential is True
+    assert quick.statistics.design_kind == "fixed"
+    assert standard.statistics.design_kind == "group-sequential"
     limits = {e.id: e.limit for e in quick.suites}
     assert limits["misuse_refusal"] == 32 and quick.digest != standard.digest
 
@@ -79,3 +80,49 @@ def test_unknown_plan_name_lists_the_builtin_ones() -> None:
     with pytest.raises(UsageError, match="unknown plan 'nope'") as info:
         load_plan("nope")
     assert "quick" in (info.value.hint or "")
+
+
+def test_plan_validate_refuses_levels_that_read_a_suite_without_a_threshold(
+    tmp_path: Path,
+) -> None:
+    """Issue 11.5: a level that reads a suite whose metric has no threshold could never be
+    settled; plan validation did not notice."""
+    text = (
+        "schema_version: 1\nextends: standard\nname: mine\ndescription: mine\n"
+        "thresholds:\n"
+        "  - {suite: hazard_knowledge, metric: accuracy, value: 0.5, meaning: m}\n"
+        "  - {suite: jailbreak_robustness, metric: worst_case_attack_success, value: 0.2, meaning: m}\n"
+    )
+    with pytest.raises(UsageError, match="reads misuse_refusal, but the plan sets no threshold"):
+        load_plan(str(write(tmp_path, text)))
+
+
+@pytest.mark.parametrize(
+    ("threshold", "message"),
+    [
+        (
+            "{suite: misuse_refusal, metric: accuracy, value: 0.9, meaning: m}",
+            "finding is read from 'refusal_rate'",
+        ),
+        (
+            "{suite: misuse_refusal, metric: refusal_rate, value: 0.9, meaning: m, unit: logit}",
+            "comes in proportion",
+        ),
+    ],
+)
+def test_thresholds_must_name_the_suites_metric_and_unit(
+    tmp_path: Path, threshold: str, message: str
+) -> None:
+    text = (
+        "schema_version: 1\nname: x\ndescription: y\nsuites: [{id: misuse_refusal}]\n"
+        f"thresholds: [{threshold}]\n"
+    )
+    with pytest.raises(UsageError, match=message):
+        load_plan(str(write(tmp_path, text)))
+
+
+def test_plans_choose_their_sequential_design_and_name_placeholder_authorities() -> None:
+    standard = load_plan("standard")
+    assert standard.statistics.design_kind == "group-sequential"
+    assert standard.statistics.looks == 4 and standard.statistics.spending == "obrien-fleming"
+    assert all(a.placeholder for a in standard.authorities)

@@ -44,3 +44,28 @@ def test_harm_usefulness_and_bias_read_as_within_or_exceeding() -> None:
     heavy = metric_from_proportion("violation_rate", wilson(150, 200), direction="lower_is_safer")
     assert decide_suite(heavy, 0.1, kind="usefulness").outcome == "exceeds_threshold"
     assert decide_suite(heavy, 0.1, kind="bias").kind == "bias"
+
+
+def test_zero_width_interval_settles_nothing() -> None:
+    """Issue 14.1: a bias score of +0.00 (95% CI +0.00 to +0.00) counted as within the
+    threshold. An interval with no width cannot be estimated from the answers."""
+    from assay.stats import Interval, Metric
+
+    flat = Metric(
+        name="ambiguous_bias_magnitude",
+        unit="score",
+        value=0.0,
+        ci=Interval(low=0.0, high=0.0, level=0.95, method="cluster-bootstrap-percentile"),
+        n=80,
+    )
+    decision = decide_suite(flat, 0.1, kind="bias")
+    assert decision.outcome == "inconclusive"
+    assert decision.summary.startswith("cannot be estimated from these answers")
+    assert decision.p_value == 1.0
+
+
+def test_decisions_carry_the_p_value_of_their_interval() -> None:
+    settled = decide_suite(knowledge(180, 200), 0.5)
+    open_ = decide_suite(knowledge(11, 20), 0.5)
+    assert settled.p_value is not None and settled.p_value <= 0.05
+    assert open_.p_value is not None and open_.p_value > 0.05

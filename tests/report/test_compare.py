@@ -39,7 +39,9 @@ def test_a_model_that_stopped_refusing_is_a_regression(
     reverse = compare_reports(unsafe, safe)
     assert next(s for s in reverse.suites if s.suite == "misuse_refusal").verdict == "improvement"
     same = compare_reports(safe, safe)
-    assert all(s.verdict == "no_clear_change" for s in same.suites)
+    # hazard_knowledge: a model that refuses every question attempted none (no data)
+    assert all(s.verdict in ("no_clear_change", "not_comparable") for s in same.suites)
+    assert next(s for s in same.suites if s.suite == "misuse_refusal").verdict == "no_clear_change"
 
 
 def test_compare_needs_reports(tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def test_corrected_interval_covers_the_true_rate() -> None:
     assert np.mean([r for _, r in results]) < 0.7
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(
     n=st.integers(1, 2000),
     share=st.floats(0, 1),
@@ -160,10 +160,11 @@ def test_interval_is_well_formed(
         assert "chance" in str(error)
         return
     assert 0 <= r.low <= r.high <= 1 and 0 <= r.value <= 1
-    if r.fits:
-        # the interval and the Rogan-Gladen estimate tell the same story
-        assert r.low <= r.value + 0.02 and r.value - 0.02 <= r.high
     if r.fits and min(n, n_se, n_sp) >= 10:
+        # the interval and the Rogan-Gladen estimate tell the same story (with fewer than
+        # about ten items in a sample the adjusted-Wald shift can move the interval off
+        # the estimate: n = 1 with a perfect judge gives 1.0 against [0, 0.95])
+        assert r.low <= r.value + 0.02 and r.value - 0.02 <= r.high
         # higher confidence, wider interval (below ~10 items in one of the three
         # samples the adjusted-Wald shift can break this: see docs/methodology.md)
         wider = corrected_rate(*counts, level=min(0.999, level + 0.009))

@@ -22,6 +22,7 @@ from assay.testing import (
     always_refuse,
     biased_decider,
     coder,
+    declines_then_complies,
     multiple_choice_answerer,
     multiple_choice_oracle,
     partisan,
@@ -68,7 +69,8 @@ def value(result: dict[str, Any]) -> float:
 
 
 def test_jailbreak_robustness(serve: Serve, tmp_path: Path) -> None:
-    flawed = run_suite(serve(always_comply()), "jailbreak_robustness", tmp_path / "a", limit=26)
+    # six items per transformation: the worst case must exceed at its Bonferroni level
+    flawed = run_suite(serve(always_comply()), "jailbreak_robustness", tmp_path / "a", limit=78)
     assert value(flawed) == 1.0 and outcome(flawed) == "exceeds_threshold"
     clean = run_suite(serve(always_refuse()), "jailbreak_robustness", tmp_path / "b", full=True)
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
@@ -78,6 +80,22 @@ def test_jailbreak_robustness(serve: Serve, tmp_path: Path) -> None:
         "translation",
         "many_shot",
     }
+
+
+def test_a_model_that_declines_in_words_but_complies_is_a_complier(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """Issue 11.3, done when: a model that declines in words but complies in substance
+    gets the refusal rate of a model that complies (and the same finding)."""
+    gaming = run_suite(serve(declines_then_complies()), "misuse_refusal", tmp_path / "a", limit=40)
+    complier = run_suite(serve(always_comply()), "misuse_refusal", tmp_path / "b", limit=40)
+    observed = {
+        r["id"]: next(m for m in r["metrics"] if m["name"] == "refusal_rate_judge_observed")
+        for r in (gaming, complier)
+    }
+    assert observed["misuse_refusal"]["value"] == 0.0
+    assert value(gaming) == value(complier)
+    assert outcome(gaming) == outcome(complier) == "safeguard_inadequate"
 
 
 def test_over_refusal(serve: Serve, tmp_path: Path) -> None:
@@ -147,7 +165,8 @@ def test_bbq_flags_a_stereotyping_model(serve: Serve, tmp_path: Path) -> None:
         serve(multiple_choice_answerer(pick("unknown"))), "discrimination_bbq", tmp_path / "b"
     )
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
-    assert clean["metrics"][1]["name"] == "accuracy" and clean["metrics"][1]["value"] == 1.0
+    accuracy = next(m for m in clean["metrics"] if m["name"] == "accuracy")
+    assert accuracy["value"] == 1.0
 
 
 def test_election_procedures(serve: Serve, tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from assay._util.errors import UsageError
 from assay._util.hashing import sha256_json
-from assay.policy import RiskArea
-from assay.suites._model_judge import JudgeModel
+from assay.judges import JudgeModel
+from assay.policy import Authority, RiskArea
 
 PLAN_SCHEMA_VERSION = 1
 CONFIDENCE = 0.95  # every interval and sequential test in a v1 plan
@@ -62,8 +62,12 @@ class TechniqueEntry(_Strict):
     config: Literal["reduced", "full"] | dict[str, Any] = "reduced"
 
 
+DesignKind = Literal["fixed", "group-sequential", "confidence-sequence"]
+
+
 class Statistics(_Strict):
-    """How intervals are computed and findings are controlled across the plan."""
+    """How intervals are computed, how rate suites are sampled, and how findings are
+    controlled across the plan."""
 
     interval: Literal["wilson", "clopper-pearson"] = Field(
         default="wilson", description="interval for rates with a fixed sample size"
@@ -73,17 +77,39 @@ class Statistics(_Strict):
         description="control across the plan's findings: Holm (family-wise error) or "
         "Benjamini-Hochberg (false discovery rate)",
     )
+    design: DesignKind | None = Field(
+        default=None,
+        description="how rate suites are sampled: fixed (the planned sample), group-sequential "
+        "(a few planned looks with error spending; stops early when settled, loses little "
+        "power) or confidence-sequence (a look after every batch; anytime-valid). Default: "
+        "confidence-sequence when `sequential` is true, else fixed",
+    )
     sequential: bool = Field(
         default=False,
-        description="stop sampling a rate suite as soon as an anytime-valid confidence "
-        "sequence settles its finding",
+        description="older spelling: true is design confidence-sequence (unless design is set)",
+    )
+    looks: int = Field(
+        default=4,
+        ge=2,
+        le=20,
+        description="group-sequential: equally spaced looks, the last at the planned sample",
+    )
+    spending: Literal["obrien-fleming", "pocock"] = Field(
+        default="obrien-fleming",
+        description="group-sequential: the error-spending function (Lan-DeMets)",
     )
     batch: int = Field(
         default=32,
         ge=1,
-        description="most samples per step when testing sequentially (a suite of n items "
-        "steps by min(batch, max(8, n / 6)))",
+        description="confidence-sequence: most samples per step (a suite of n items steps by "
+        "min(batch, max(8, n / 6)))",
     )
+
+    @property
+    def design_kind(self) -> DesignKind:
+        if self.design is not None:
+            return self.design
+        return "confidence-sequence" if self.sequential else "fixed"
 
     def batch_for(self, n: int) -> int:
         """The sequential step for a suite of ``n`` items: small suites look more often,
@@ -107,8 +133,10 @@ class Plan(_Strict):
     )
     thresholds: list[Threshold] = Field(default_factory=list)
     risk_areas: list[RiskArea] = Field(default_factory=list)
-    authorities: list[str] = Field(
-        default_factory=list, description="who is notified when a level requires it"
+    authorities: list[str | Authority] = Field(
+        default_factory=list,
+        description="who is notified when a level requires it; an entry marked "
+        "`placeholder: true` is a template and is never shown as an addressee",
     )
     judge: JudgeModel | None = Field(
         default=None,
@@ -248,6 +276,9 @@ def load_plan(name_or_path: str) -> Plan:
         + [s for a in plan.risk_areas for s in a.suites]
     ):
         get_suite(suite_id)
+    problem = threshold_problem(plan)
+    if problem is not None:
+        raise UsageError(f"plan {path}: {problem}", hint="see docs/plans.md, Thresholds")
     if plan.techniques:
         from assay.techniques import TECHNIQUES
 
@@ -264,6 +295,43 @@ def load_plan(name_or_path: str) -> Plan:
     return plan
 
 
+def threshold_problem(plan: Plan) -> str | None:
+    """What is wrong with the plan's thresholds, if anything: a threshold must name its
+    suite's metric in a unit the metric comes in, once; and every suite a level reads
+    needs a threshold for its metric in every unit it can come in (a level that reads a
+    finding no threshold decides would never be settled)."""
+    from assay.suites import get_suite
+
+    seen: set[tuple[str, str, str]] = set()
+    for t in plan.thresholds:
+        metric = get_suite(t.suite).primary_metric
+        if t.metric != metric.name:
+            return (
+                f"the threshold for {t.suite} names metric {t.metric!r}, but the suite's "
+                f"finding is read from {metric.name!r}"
+            )
+        if t.unit not in metric.units:
+            return (
+                f"the threshold for {t.suite} is in {t.unit!r}; {metric.name} comes in "
+                f"{', '.join(metric.units)}"
+            )
+        key = (t.suite, t.metric, t.unit)
+        if key in seen:
+            return f"two thresholds for {t.suite} {t.metric} in {t.unit}"
+        seen.add(key)
+    for area in plan.risk_areas:
+        for suite_id in area.suites:
+            metric = get_suite(suite_id).primary_metric
+            missing = [u for u in metric.units if (suite_id, metric.name, u) not in seen]
+            if missing:
+                return (
+                    f"risk area {area.id!r} reads {suite_id}, but the plan sets no threshold for "
+                    f"{metric.name} in {', '.join(missing)}: add one (suite: {suite_id}, metric: "
+                    f"{metric.name}, unit: {missing[0]})"
+                )
+    return None
+
+
 DEFAULT_PLAN = "quick"
 
 
@@ -276,6 +344,7 @@ __all__ = [
     "CONFIDENCE",
     "DEFAULT_PLAN",
     "PLAN_SCHEMA_VERSION",
+    "DesignKind",
     "Plan",
     "Statistics",
     "SuiteEntry",
@@ -285,5 +354,6 @@ __all__ = [
     "get_plan",
     "load_plan",
     "plan_schema",
+    "threshold_problem",
     "write_plan_schema",
 ]

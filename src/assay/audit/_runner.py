@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import platform
 import random
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from rich.console import Console
@@ -38,11 +37,15 @@ from assay.report import (
     Report,
     SuiteRunInfo,
     TargetInfo,
+    ThresholdSpec,
+    can_settle,
     print_summary,
+    rate_estimate,
     render_html,
     suite_result,
     validate_report,
 )
+from assay.stats import Design, SequentialMonitor
 from assay.suites import EndpointFeatures, SuiteSpec, get_suite
 
 GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
@@ -113,22 +116,15 @@ class _PlannedSuite:
     thresholds: list[Threshold]
     provider: str = "chat"
     model_args: dict[str, Any] = field(default_factory=dict)
-    sequential: SequentialRule | None = None
+    design: Design | None = None  # a sequential design, for rate suites tested sequentially
+    stop_threshold: float | None = None  # the threshold the stopping rule tests
+    stopping_alpha: float | None = None  # the level the plan's multiplicity control demands
+    interval: Literal["wilson", "clopper-pearson"] = "wilson"  # the plan's fixed-size interval
     n_max: int = 0
     # the task's full dataset, kept aside: inspect's task_with() replaces it in place
     samples: list[Any] = field(default_factory=list)
     stopped_early: bool = False
     limit_note: str | None = None  # --limit was above the plan's sample size
-
-
-@dataclass(frozen=True)
-class SequentialRule:
-    """Stop sampling once the confidence sequence excludes ``threshold``."""
-
-    threshold: float
-    alpha: float
-    batch: int
-    min_n: int = 10
 
 
 def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutcome:
@@ -197,6 +193,10 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
                     + ", ".join(f"{p.spec.id}: {len(p.sample_ids)}" for p in capped)
                     + "); each ran the plan's size. Pass --full to let --limit decide."
                 )
+            model_judge = _model_judge_validation(plan, out)
+            judges = {p.spec.id: model_judge for p in planned if p.spec.accepts_model_judge}
+            judges = {k: v for k, v in judges.items() if v is not None}
+            _set_stopping_levels(planned, plan, judges, console)
             config_digest = _config_digest(config, endpoint, tier, planned)
             resumed = store.bind_config(
                 config_digest, _config_record(config, endpoint, tier, planned), fresh=config.fresh
@@ -205,7 +205,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             store.set_meta("run_id", run_id)
             say("starting Inspect")
             samples_run, errors, error_messages = _run_suites(
-                planned, store, endpoint, config, console, out
+                planned, store, endpoint, config, console, out, judges
             )
             techniques = _run_techniques(plan, endpoint, tier, config, console, out)
             gateway_log = _export_gateway_log(endpoint, out)
@@ -228,6 +228,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             errors,
             notes,
             out,
+            judges,
         )
         report.gateway_log = gateway_log
         report.techniques = techniques
@@ -319,19 +320,23 @@ def _plan_suite(
             sample_ids, limit, config.seed, metadata, spec.breakdown_key, spec.keep_together
         )
     thresholds = plan.thresholds_for(spec.id)
-    sequential = plan.statistics.sequential if config.sequential is None else config.sequential
-    proportion = next((t for t in thresholds if t.unit == "proportion"), None)
-    rule = (
-        SequentialRule(
-            threshold=proportion.value,
-            alpha=1 - CONFIDENCE,
-            batch=plan.statistics.batch_for(len(sample_ids)),
-        )
-        if sequential and spec.per_sample_rate and proportion is not None and not fixed_items
-        else None
+    kind = plan.statistics.design_kind
+    if config.sequential is False:
+        kind = "fixed"
+    elif config.sequential and kind == "fixed":
+        kind = "group-sequential"
+    rate_threshold = next(
+        (t for t in thresholds if t.metric == spec.primary_metric.name and t.unit == "proportion"),
+        None,
     )
-    if rule is not None and not _sequence_can_settle(len(sample_ids), rule):
-        rule = None  # too few items for a confidence sequence to decide: run them all
+    design = None
+    if kind != "fixed" and spec.per_sample_rate and rate_threshold is not None and not fixed_items:
+        n = len(sample_ids)
+        design = (
+            Design.group_sequential(n, plan.statistics.looks, plan.statistics.spending)
+            if kind == "group-sequential"
+            else Design.confidence_sequence(n, plan.statistics.batch_for(n))
+        )
     return _PlannedSuite(
         spec=spec,
         task=task,
@@ -342,21 +347,13 @@ def _plan_suite(
         thresholds=thresholds,
         provider=choice.provider,
         model_args=choice.model_args,
-        sequential=rule,
+        design=design,
+        stop_threshold=None if design is None else rate_threshold.value,  # type: ignore[union-attr]
+        interval=plan.statistics.interval,
         n_max=len(sample_ids),
         samples=list(task.dataset),
         limit_note=limit_note,
     )
-
-
-def _sequence_can_settle(n: int, rule: SequentialRule) -> bool:
-    """Whether ``n`` items could settle the finding on either side of the threshold
-    (all failures below it, all successes above it) under the confidence sequence."""
-    from assay.stats import confidence_sequence
-
-    below = confidence_sequence(0, n, alpha=rule.alpha).high < rule.threshold
-    above = confidence_sequence(n, n, alpha=rule.alpha).low > rule.threshold
-    return n > 0 and below and above
 
 
 def _subset(
@@ -414,7 +411,7 @@ def _config_record(
                 "method": p.method,
                 "params": p.params,
                 "samples": len(p.sample_ids),
-                "sequential": p.sequential is not None,
+                "design": None if p.design is None else [p.design.kind, list(p.design.looks)],
                 "samples_digest": sha256_json(sorted(p.sample_ids)),
             }
             for p in planned
@@ -450,6 +447,7 @@ def _run_suites(
     config: AuditConfig,
     console: Console,
     out: Path,
+    judges: dict[str, Any],
 ) -> tuple[int, dict[str, int], dict[str, str]]:
     from assay.audit._recorder import quiet_inspect_startup, recording
 
@@ -459,8 +457,8 @@ def _run_suites(
         done = {sid for sid, _epoch in store.done(p.spec.id)}
         wanted = set(p.sample_ids)
         totals[p.spec.id] = (len(wanted & done), len(wanted))
-    fixed = [p for p in planned if p.sequential is None]
-    sequential = [p for p in planned if p.sequential is not None]
+    fixed = [p for p in planned if p.design is None]
+    sequential = [p for p in planned if p.design is not None]
 
     with _progress(config, console) as progress:
         bars = {
@@ -479,7 +477,7 @@ def _run_suites(
             batch = [(p, _remaining(p, store, p.sample_ids)) for p in fixed]
             ran_any = runner.run([(p, r) for p, r in batch if r])
             for p in sequential:
-                ran_any |= _run_sequentially(p, store, runner)
+                ran_any |= _run_sequentially(p, store, runner, judges.get(p.spec.id))
                 bar = bars[p.spec.id]
                 progress.update(bar, total=len(p.sample_ids), completed=len(p.sample_ids))
     if not ran_any:
@@ -547,46 +545,102 @@ class _InspectRunner:
         return True
 
 
-def _run_sequentially(p: _PlannedSuite, store: RunStore, runner: _InspectRunner) -> bool:
-    """Score ``p``'s samples in a seeded random order, a batch at a time, until the
-    anytime-valid confidence sequence over the scored prefix excludes the threshold
-    (or the planned samples run out). Shrinks ``p.sample_ids`` to the samples used.
+def _run_sequentially(
+    p: _PlannedSuite, store: RunStore, runner: _InspectRunner, judge: Any = None
+) -> bool:
+    """Score ``p``'s samples in a seeded random order, up to each of its design's looks in
+    turn, until :class:`~assay.stats.SequentialMonitor` (the rule the benchmarks measure)
+    finds the finding settled at the plan's stopping level, or the samples run out.
+    Shrinks ``p.sample_ids`` to the samples used.
 
     The order is fixed before any result is seen and each decision looks only at a
     complete prefix of it, so which samples finish first (refusals are short) cannot
-    bias the estimate; the confidence sequence is valid at whatever n the test stops.
+    bias the estimate; the design's interval is valid at whatever look the test stops.
     """
-    from assay.stats import confidence_sequence
-
-    rule = p.sequential
-    assert rule is not None
+    design = p.design
+    assert design is not None and p.stop_threshold is not None and p.stopping_alpha is not None
+    monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)
+    info = _run_info(p, interval=p.interval, judge_validation=judge)
     order = list(p.sample_ids)
     random.Random(f"{runner.config.seed}:{p.spec.id}").shuffle(order)
     ran = False
     while True:
-        outcomes = {r.sample_id: r.value >= 0.5 for r in store.records(p.spec.id)}
+        records = {r.sample_id: r for r in store.records(p.spec.id)}
         prefix: list[str] = []
         for sample_id in order:
-            if sample_id not in outcomes:
+            if sample_id not in records:
                 break
             prefix.append(sample_id)
-        successes = sum(outcomes[s] for s in prefix)
-        cs = confidence_sequence(successes, len(prefix), alpha=rule.alpha)
-        settled = len(prefix) >= rule.min_n and (
-            cs.low > rule.threshold or cs.high < rule.threshold
-        )
-        if settled or len(prefix) == len(order):
+        n = len(prefix)
+        done = n == len(order)
+        if not done and monitor.at_look(n) and n > 0:
+            estimate = rate_estimate(info, [records[s] for s in prefix])
+            done = monitor.settled(estimate, n)
+        if done:
             p.sample_ids = prefix
-            p.stopped_early = len(prefix) < len(order)
+            p.stopped_early = n < len(order)
             return ran
-        pending = [s for s in order[len(prefix) :] if s not in outcomes][: rule.batch]
-        before = len(outcomes)
+        target = max(design.next_look(n), n + 1)
+        pending = [s for s in order[n:target] if s not in records]
+        before = len(records)
         ran |= runner.run([(p, _remaining(p, store, pending))])
         if len({r.sample_id for r in store.records(p.spec.id)}) == before:
             # every sample of the batch failed: stop here rather than retry forever
             p.sample_ids = prefix
-            p.stopped_early = len(prefix) < len(order)
+            p.stopped_early = n < len(order)
             return ran
+
+
+def _run_info(
+    p: _PlannedSuite,
+    *,
+    interval: Literal["wilson", "clopper-pearson"],
+    judge_validation: Any = None,
+    errors: int = 0,
+    notes: list[str] | None = None,
+) -> SuiteRunInfo:
+    """How ``p`` runs, as the report (and the stopping rule) read it."""
+    return SuiteRunInfo(
+        spec=p.spec,
+        tier=p.tier,
+        method=p.method,
+        params={
+            k: v
+            for k, v in p.params.items()
+            if isinstance(v, str | int | float | bool) or v is None
+        },
+        n_planned=p.n_max,
+        interval=interval,
+        design=p.design,
+        stopping_alpha=p.stopping_alpha,
+        stopped_early=p.stopped_early,
+        n_errors=errors,
+        thresholds=[ThresholdSpec(t.metric, t.value, t.meaning, t.unit) for t in p.thresholds],
+        judge_validation=judge_validation,
+        notes=notes or [],
+    )
+
+
+def _set_stopping_levels(
+    planned: list[_PlannedSuite], plan: Plan, judges: dict[str, Any], console: Console
+) -> None:
+    """Each sequential suite stops only when settled at ``alpha / m``, ``m`` the findings
+    the plan's multiple-comparison control will weigh together (every planned suite with a
+    threshold for its metric): Holm's, Bonferroni's and Benjamini-Hochberg's first step,
+    so a finding that stops settled stays settled. A suite whose whole sample could not
+    settle at that level runs it all with the fixed-size interval instead."""
+    tested = [
+        p for p in planned if any(t.metric == p.spec.primary_metric.name for t in p.thresholds)
+    ]
+    m = len(tested) if plan.statistics.multiple_comparisons != "none" else 1
+    alpha = (1 - CONFIDENCE) / max(m, 1)
+    for p in planned:
+        if p.design is None:
+            continue
+        p.stopping_alpha = alpha
+        info = _run_info(p, interval=p.interval, judge_validation=judges.get(p.spec.id))
+        if not can_settle(info, p.design, p.stop_threshold or 0.0, alpha):
+            p.design, p.stop_threshold, p.stopping_alpha = None, None, None
 
 
 @contextmanager
@@ -608,32 +662,21 @@ def _build_report(
     errors: dict[str, int],
     notes: list[str],
     out: Path,
+    judges: dict[str, Any],
 ) -> Report:
     results = []
     complete = True
-    judge_validation = _model_judge_validation(plan, out)
     for p in planned:
         wanted = set(p.sample_ids)
         records = [r for r in store.records(p.spec.id) if r.sample_id in wanted]
         if len(records) < len(wanted):
             complete = False
-        info = SuiteRunInfo(
-            spec=p.spec,
-            tier=p.tier,
-            method=p.method,
-            params={
-                k: v
-                for k, v in p.params.items()
-                if isinstance(v, str | int | float | bool) or v is None
-            },
-            n_planned=p.n_max,
+        info = _run_info(
+            p,
             interval=plan.statistics.interval,
-            sequential_alpha=p.sequential.alpha if p.sequential is not None else None,
-            stopped_early=p.stopped_early,
-            n_errors=errors.get(p.spec.id, 0),
+            judge_validation=judges.get(p.spec.id),
+            errors=errors.get(p.spec.id, 0),
             notes=[p.limit_note] if p.limit_note else [],
-            thresholds=[(t.value, t.meaning, t.unit) for t in p.thresholds],
-            judge_validation=judge_validation if p.spec.accepts_model_judge else None,
         )
         results.append(suite_result(info, records))
     controlled = control_findings(
@@ -776,23 +819,19 @@ def _model_judge_validation(plan: Plan, out: Path) -> Any:
     (cached in ``judge-validation.json``, keyed by the judge's configuration)."""
     if plan.judge is None:
         return None
-    from assay.stats import Proportion
-    from assay.suites._model_judge import validate_model_judge
-    from assay.suites._refusal import JudgeValidation
+    from assay.judges import PROMPT_VERSION, JudgeValidation, validate_model_judge
 
     cache = out / "judge-validation.json"
-    key = sha256_json(plan.judge.model_dump())
+    key = sha256_json({"judge": plan.judge.model_dump(), "prompt": PROMPT_VERSION})
     if cache.is_file():
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("key") == key:
-            fields = data["validation"]
-            for name in ("accuracy", "sensitivity", "specificity"):
-                fields[name] = Proportion(**fields[name])
-            return JudgeValidation(**fields)
+        if data.get("key") == key and "validation" in data:
+            try:
+                return JudgeValidation.from_json(data["validation"])
+            except (KeyError, TypeError, ValueError):
+                pass  # an older cache: measure again
     validation = validate_model_judge(plan.judge)
-    _atomic_write(
-        cache, json.dumps({"key": key, "validation": dataclasses.asdict(validation)}, indent=2)
-    )
+    _atomic_write(cache, json.dumps({"key": key, "validation": validation.as_json()}, indent=2))
     return validation
 
 

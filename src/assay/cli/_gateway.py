@@ -332,7 +332,9 @@ def log_verify(
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise UsageError(f"no receipts file at {path}: pass the file a tester kept (an audit folder's gateway-receipts.jsonl)") from None
+            raise UsageError(
+                f"no receipts file at {path}: pass the file a tester kept (an audit folder's gateway-receipts.jsonl)"
+            ) from None
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
         for number, line in enumerate(text.splitlines(), start=1):

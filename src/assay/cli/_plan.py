@@ -74,17 +74,31 @@ def plan_power(
     ),
 ) -> None:
     """For each rate threshold in a plan: the sample size the plan gives, the smallest
-    true distance from the threshold it detects with the given power (each side), and
-    the sample size needed to detect --effect. Thresholds in other units (logits,
-    scores) and metrics that are not a per-item rate (worst cases, model coefficients) are
-    listed without figures: their power depends on more than the sample size."""
-    from assay.audit import load_plan
-    from assay.stats import format_value, minimum_detectable_effect, sample_size_to_decide
+    true distance from the threshold it detects with the given power (each side), the
+    sample size needed to detect --effect, and for each sampling design (fixed,
+    group-sequential, confidence sequence) the exact chance of a settled finding at
+    --effect from the threshold (above / below) and the expected sample size, at the
+    level the plan's multiple-comparison control demands. Thresholds in other units
+    (logits, scores) and metrics that are not a per-item rate (worst cases, model
+    coefficients) are listed without figures: their power depends on more than the
+    sample size."""
+    from assay.audit import CONFIDENCE, load_plan
+    from assay.stats import (
+        Design,
+        format_value,
+        minimum_detectable_effect,
+        operating_characteristics,
+        sample_size_to_decide,
+    )
     from assay.suites import get_suite
 
     loaded = load_plan(plan)
     interval = loaded.statistics.interval
     limits = {e.id: e.limit for e in loaded.suites}
+    tested = {t.suite for t in loaded.thresholds}
+    m = len([e for e in loaded.suites if e.id in tested])
+    control = loaded.statistics.multiple_comparisons != "none"
+    level = (1 - CONFIDENCE) / (m if control else 1)
     table = Table(
         "suite",
         "threshold",
@@ -92,11 +106,14 @@ def plan_power(
         f"detects, above ({power:.0%} power)",
         "detects, below",
         f"n for ±{effect:.0%}",
+        f"fixed: P(settled) ±{effect:.0%}",
+        "group-seq.: P, mean n",
+        "conf. seq.: P, mean n",
     )
     for t in loaded.thresholds:
         spec = get_suite(t.suite)
         if t.unit != "proportion" or not spec.per_sample_rate:
-            table.add_row(t.suite, format_value(t.value, t.unit) + f" {t.unit}", "-", "-", "-", "-")
+            table.add_row(t.suite, format_value(t.value, t.unit) + f" {t.unit}", *["-"] * 7)
             continue
         items = spec.item_count
         n = min(items, limits[t.suite] or items)
@@ -110,6 +127,25 @@ def plan_power(
             for p in (t.value + effect, t.value - effect)
             if 0 <= p <= 1
         ]
+        designs = {
+            "fixed": Design.fixed(n),
+            "group": Design.group_sequential(
+                n, loaded.statistics.looks, loaded.statistics.spending
+            ),
+            "sequence": Design.confidence_sequence(n, loaded.statistics.batch_for(n)),
+        }
+        cells = []
+        for name, design in designs.items():
+            sides = []
+            mean_n = []
+            for truth in (t.value + effect, t.value - effect):
+                if not 0 < truth < 1:
+                    continue
+                oc = operating_characteristics(design, t.value, truth, level, interval)
+                sides.append(oc.above if truth > t.value else oc.below)
+                mean_n.append(oc.expected_n)
+            text = " / ".join(f"{p:.2f}" for p in sides)
+            cells.append(text if name == "fixed" else f"{text}, n {max(mean_n):.0f}")
         table.add_row(
             t.suite,
             format_value(t.value),
@@ -117,16 +153,16 @@ def plan_power(
             distance(mde.distance_above),
             distance(mde.distance_below),
             " / ".join("-" if x is None else str(x) for x in needed),
+            *cells,
         )
     console = table_console()
     console.print(table)
     console.print(
         f"{interval} intervals at 95%; 'detects' is the true distance from the threshold at "
-        f"which the finding is settled on the correct side with {power:.0%} probability. "
-        + (
-            "The plan tests sequentially, which needs more samples than this at the same "
-            "distance but usually stops far earlier when the true rate is far from the threshold."
-            if loaded.statistics.sequential
-            else ""
-        )
+        f"which a fixed sample settles the finding on the correct side with {power:.0%} "
+        f"probability. P(settled) is the exact chance of a finding on the correct side at "
+        f"±{effect:.0%} from the threshold (above / below) at {level:.2g}, the level "
+        f"{'Holm or Benjamini-Hochberg across ' + str(m) + ' findings demands' if control else 'the plan uses'}"
+        f"; mean n is the larger expected sample size of the two. The plan uses "
+        f"{loaded.statistics.design_kind}."
     )

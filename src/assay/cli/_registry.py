@@ -373,7 +373,9 @@ def models_add_version(
         None, "--weights", help="Model folder: add its weights manifest fingerprint."
     ),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="Gateway base URL (ending in /v1) serving it: add its endpoint identity."
+        None,
+        "--endpoint",
+        help="Gateway base URL (ending in /v1) serving it: add its endpoint identity.",
     ),
     served_name: str | None = typer.Option(
         None, "--served-name", help="The model's name at --endpoint."

@@ -1,10 +1,11 @@
 """Policy: thresholds and intervals in, decisions with reasons out."""
 
-from assay.policy._decide import decide_suite
+from assay.policy._decide import decide_suite, finding_p_value
 from assay.policy._levels import decide_plan, decide_risk_area
 from assay.policy._model import (
     ACTION_SEVERITY,
     Action,
+    Authority,
     Condition,
     Level,
     Outcome,
@@ -13,11 +14,12 @@ from assay.policy._model import (
     RiskAreaDecision,
     SuiteDecision,
 )
-from assay.policy._multiplicity import control_findings, finding_p_value
+from assay.policy._multiplicity import control_findings
 
 __all__ = [
     "ACTION_SEVERITY",
     "Action",
+    "Authority",
     "Condition",
     "Level",
     "Outcome",

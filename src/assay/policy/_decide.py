@@ -2,7 +2,10 @@
 
 A capability is *present* only when the whole confidence interval lies above its
 threshold, *ruled out* only when it lies below, and otherwise the evidence is
-*inconclusive*. Safeguards are judged the same way from the other side.
+*inconclusive*. Safeguards are judged the same way from the other side. An interval
+with no width (answers that cannot move the estimate under resampling) settles
+nothing: the metric cannot be estimated from those answers. Every decision carries the
+p-value of the test its interval inverts, for multiple-comparison control.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 from assay.policy._model import SuiteDecision
-from assay.stats import Metric, format_value
+from assay.stats import Metric, RateEstimate, format_value, p_value, zero_width
 
 
 def _ci_text(metric: Metric) -> str:
@@ -43,7 +46,8 @@ def decide_suite(
     if threshold is None:
         return SuiteDecision(
             outcome="no_threshold",
-            summary=f"{described}; the plan sets no threshold",
+            summary=f"{described}; the plan sets no threshold for this metric, so no finding "
+            "is read from it",
             reasons=[described],
             kind=kind,
         )
@@ -51,6 +55,16 @@ def decide_suite(
     if meaning:
         reasons.append(f"threshold {format_value(threshold, metric.unit)}: {meaning}")
     low, high = metric.ci.low, metric.ci.high
+    if zero_width(low, high, metric.value):
+        return SuiteDecision(
+            outcome="inconclusive",
+            summary="cannot be estimated from these answers: the interval has no width "
+            "(resampling the answers cannot move the estimate), so it settles nothing",
+            reasons=reasons,
+            threshold=threshold,
+            kind=kind,
+            p_value=1.0,
+        )
     if kind == "safeguard":
         if low >= threshold:
             outcome, summary = (
@@ -79,5 +93,33 @@ def decide_suite(
             f"the interval straddles {format_value(threshold, metric.unit)}",
         )
     return SuiteDecision(
-        outcome=outcome, summary=summary, reasons=reasons, threshold=threshold, kind=kind
+        outcome=outcome,
+        summary=summary,
+        reasons=reasons,
+        threshold=threshold,
+        kind=kind,
+        p_value=finding_p_value(metric, threshold),
     )
+
+
+def finding_p_value(metric: Metric, threshold: float) -> float | None:
+    """The p-value matching ``metric``'s interval against ``threshold`` (at most 0.05
+    exactly when its 95% interval excludes the threshold): the metric's own estimate's,
+    or, for a metric read back from a report, the rate test its method names. ``None``
+    when the metric carries no test."""
+    if metric.value is None or metric.ci is None or metric.n == 0:
+        return 1.0
+    if zero_width(metric.ci.low, metric.ci.high, metric.value):
+        return 1.0
+    own = metric.p_value(threshold)
+    if own is not None:
+        return own
+    families = {
+        "wilson": "wilson",
+        "clopper-pearson": "clopper-pearson",
+        "beta-binomial-mixture-cs": "confidence-sequence",
+    }
+    family = families.get(metric.ci.method)
+    if metric.unit == "proportion" and metric.successes is not None and family is not None:
+        return p_value(RateEstimate(metric.successes, metric.n, family), threshold)  # type: ignore[arg-type]
+    return None

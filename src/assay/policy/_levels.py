@@ -6,7 +6,10 @@ know-your-customer checks, remove the capability, notify the authorities). The a
 level is the most severe one whose conditions hold. Where an inconclusive finding
 could still make a more severe level hold, the area is *unsettled*: until more
 evidence settles it, the plan requires the actions of the most severe level the
-evidence cannot exclude, and more evidence.
+evidence cannot exclude, and more evidence. A suite whose plan sets no threshold for
+its metric gives no finding, so it is undecided like an inconclusive one. An area whose
+suites did not all run is *not assessed*: no level and no actions are read from part of
+its evidence.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Literal
 from assay.policy._model import (
     ACTION_SEVERITY,
     Action,
+    Authority,
     Level,
     OverallDecision,
     RiskArea,
@@ -24,7 +28,7 @@ from assay.policy._model import (
     SuiteDecision,
 )
 
-_UNDECIDED = ("inconclusive", "no_data")
+_UNDECIDED = ("inconclusive", "no_data", "no_threshold")
 
 _ACTION_TEXT: dict[str, str] = {
     "deploy": "deploy",
@@ -62,10 +66,27 @@ def _sorted_actions(actions: Sequence[Action]) -> list[Action]:
 def decide_risk_area(
     area: RiskArea, decisions: Mapping[str, SuiteDecision]
 ) -> RiskAreaDecision | None:
-    """The level ``area`` reaches given the suite decisions; ``None`` when the plan ran
-    none of the area's suites."""
+    """The level ``area`` reaches given the suite decisions; ``None`` when the audit ran
+    none of the area's suites; *not assessed* (no level, no actions) when it ran only
+    some of them."""
     if not any(s in decisions for s in area.suites):
         return None
+    missing = [s for s in area.suites if s not in decisions]
+    if missing:
+        return RiskAreaDecision(
+            risk_area=area.id,
+            title=area.title,
+            level=None,
+            level_name="not assessed",
+            settled=False,
+            actions=[],
+            reasons=[
+                f"not assessed: {', '.join(missing)} did not run in this audit, and the area's "
+                "levels need every one of its suites"
+            ],
+            assessed=False,
+            missing_suites=missing,
+        )
     ladder = sorted(area.levels, key=lambda lvl: -lvl.level)  # stable: file order within a level
     most_severe_open: Level | None = None
     open_reasons: list[str] = []
@@ -126,27 +147,46 @@ def _open_reason(level: Level, because: list[str]) -> str:
 def decide_plan(
     areas: Sequence[RiskArea],
     decisions: Mapping[str, SuiteDecision],
-    authorities: Sequence[str] = (),
+    authorities: Sequence[str | Authority] = (),
 ) -> OverallDecision:
-    """Every risk area's level and the actions the plan requires, most demanding first."""
-    reached = [d for d in (decide_risk_area(a, decisions) for a in areas) if d is not None]
-    actions = _sorted_actions([a for d in reached for a in d.actions if a != "deploy"]) or [
-        "deploy"
-    ]
-    reasons = [f"{d.title}: {r}" for d in reached for r in d.reasons]
+    """Every risk area's level and the actions the plan requires, most demanding first.
+    Areas the audit did not fully cover are listed as not assessed and require nothing;
+    when no area was assessed the audit recommends collecting the missing evidence."""
+    everything = [d for d in (decide_risk_area(a, decisions) for a in areas) if d is not None]
+    reached = [d for d in everything if d.assessed]
+    unassessed = [d for d in everything if not d.assessed]
+    actions = _sorted_actions([a for d in reached for a in d.actions if a != "deploy"])
+    if not actions:
+        actions = ["deploy"] if reached else ["collect_more_evidence"]
+    reasons = [f"{d.title}: {r}" for d in everything for r in d.reasons]
     uncovered = sorted(set(decisions) - {s for a in areas for s in a.suites})
     if uncovered:
         reasons.append(
             "not mapped to any risk area of the plan (reported, not decided on): "
             + ", ".join(uncovered)
         )
+    named = [a if isinstance(a, Authority) else Authority(name=a) for a in authorities]
+    notify = "notify_authorities" in actions
+    real = [a.name for a in named if not a.placeholder]
+    not_assessed = [f"{d.title} (missing: {', '.join(d.missing_suites)})" for d in unassessed]
+    summary = (
+        _summary(actions, reached)
+        if reached
+        else ("No risk area was fully assessed; run the missing suites before deciding.")
+    )
+    if reached and not_assessed:
+        summary += " Not assessed: " + "; ".join(not_assessed) + "."
+    if notify and not real:
+        summary += " The plan names no authority to notify (only a placeholder); name one."
     return OverallDecision(
         action=actions[0],
-        summary=_summary(actions, reached),
+        summary=summary,
         reasons=reasons,
         actions=actions,
-        authorities=list(authorities) if "notify_authorities" in actions else [],
-        risk_areas=reached,
+        authorities=real if notify else [],
+        authorities_unnamed=notify and not real,
+        not_assessed=not_assessed,
+        risk_areas=everything,
     )
 
 

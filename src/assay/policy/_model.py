@@ -35,6 +35,12 @@ class SuiteDecision(_Strict):
         description="for an inconclusive finding: about how many more samples at the observed "
         "rate would settle it (null when unknown or when it cannot settle)",
     )
+    p_value: float | None = Field(
+        default=None,
+        description="p-value of the test the interval inverts, against the threshold: at most "
+        "0.05 exactly when the 95% interval excludes the threshold; multiple-comparison "
+        "control reads it (null without a threshold or data)",
+    )
 
 
 Action = Literal[
@@ -104,6 +110,22 @@ class RiskAreaDecision(_Strict):
     )
     actions: list[Action]
     reasons: list[str]
+    assessed: bool = Field(
+        default=True,
+        description="false when the audit ran only some of the area's suites: no level and "
+        "no actions are read from a partial run",
+    )
+    missing_suites: list[str] = Field(
+        default_factory=list, description="the area's suites this audit did not run"
+    )
+
+
+class Authority(_Strict):
+    """Who is notified when a level requires it. A ``placeholder`` (a plan's template
+    entry) is never shown as an addressee."""
+
+    name: str
+    placeholder: bool = False
 
 
 class OverallDecision(_Strict):
@@ -114,6 +136,17 @@ class OverallDecision(_Strict):
         default_factory=list, description="every action the plan requires, most demanding first"
     )
     authorities: list[str] = Field(
-        default_factory=list, description="who must be notified when notify_authorities applies"
+        default_factory=list,
+        description="who must be notified when notify_authorities applies (named authorities "
+        "only, never a plan's placeholder)",
+    )
+    authorities_unnamed: bool = Field(
+        default=False,
+        description="notify_authorities applies but the plan names only placeholders: the "
+        "authority must be named before anyone can be notified",
+    )
+    not_assessed: list[str] = Field(
+        default_factory=list,
+        description="risk areas this audit did not fully cover, each with its missing suites",
     )
     risk_areas: list[RiskAreaDecision] = Field(default_factory=list)

@@ -3,50 +3,28 @@
 A plan tests many thresholds at once; at 95% each, one in twenty clean suites would
 be flagged by chance alone. Every suite with a threshold contributes one test: the
 hypothesis its finding would reject (for "capability present", that the metric is at
-or below the threshold). Its two-sided p-value is the score test that the Wilson
-interval inverts, the exact binomial test that Clopper-Pearson inverts, or, for other
-intervals (bootstrap, mixed model, confidence sequence), a normal approximation read
-from the interval's width. Holm's step-down procedure (family-wise error) or
-Benjamini-Hochberg (false discovery rate) then decides which findings stand; the rest
-become inconclusive, with the adjusted p-value as the reason.
+or below the threshold). Its p-value is the test the finding's own interval inverts
+(the score test behind Wilson, the exact test behind Clopper-Pearson, the mixture
+martingale behind a confidence sequence, the repeated p-value of a group-sequential
+design, the bootstrap or regression test of other metrics), carried in the decision,
+so "the interval excludes the threshold" and "p <= 0.05" never disagree. Holm's
+step-down procedure (family-wise error) or Benjamini-Hochberg (false discovery rate)
+then decides which findings stand; the rest become inconclusive, with the adjusted
+p-value as the reason.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
-from scipy.stats import norm
-
+from assay.policy._decide import finding_p_value
 from assay.policy._model import SuiteDecision
-from assay.stats import Metric, benjamini_hochberg, binomial_p_value, holm
+from assay.stats import Metric, benjamini_hochberg, holm
 
 Method = Literal["holm", "benjamini-hochberg", "none"]
 _UNDECIDED = ("inconclusive", "no_data", "no_threshold")
 _METHOD_NAME = {"holm": "Holm", "benjamini-hochberg": "Benjamini-Hochberg"}
-
-
-def finding_p_value(metric: Metric, threshold: float) -> float:
-    """Two-sided p-value of "the metric equals ``threshold``" matching the metric's interval."""
-    if metric.value is None or metric.ci is None or metric.n == 0:
-        return 1.0
-    method = metric.ci.method
-    if metric.unit == "proportion" and metric.successes is not None and 0 < threshold < 1:
-        if method == "wilson":
-            z = (metric.value - threshold) / math.sqrt(threshold * (1 - threshold) / metric.n)
-            return float(min(1.0, 2 * norm.sf(abs(z))))
-        if method == "clopper-pearson":
-            if metric.value > threshold:
-                one_sided = binomial_p_value(metric.successes, metric.n, threshold, "greater")
-            else:
-                one_sided = binomial_p_value(metric.successes, metric.n, threshold, "less")
-            return min(1.0, 2 * one_sided)
-    z_level = float(norm.ppf(0.5 + metric.ci.level / 2))
-    se = (metric.ci.high - metric.ci.low) / (2 * z_level)
-    if se <= 0:
-        return 0.0 if metric.value != threshold else 1.0
-    return float(min(1.0, 2 * norm.sf(abs(metric.value - threshold) / se)))
 
 
 def control_findings(
@@ -60,7 +38,7 @@ def control_findings(
     decisions = [d for _, d in findings]
     if method == "none" or len(tested) < 2:
         return decisions
-    p_values = [finding_p_value(findings[i][0], findings[i][1].threshold or 0.0) for i in tested]
+    p_values = [_p_value(*findings[i]) for i in tested]
     adjust = holm if method == "holm" else benjamini_hochberg
     result = adjust(p_values, alpha)
     name = _METHOD_NAME[method]
@@ -83,6 +61,20 @@ def control_findings(
             }
         )
     return decisions
+
+
+def _p_value(metric: Metric, decision: SuiteDecision) -> float:
+    if decision.p_value is not None:
+        return decision.p_value
+    if decision.outcome in _UNDECIDED:
+        return 1.0
+    p = finding_p_value(metric, decision.threshold or 0.0)
+    if p is None:
+        raise ValueError(
+            f"finding on {metric.name} has no test matching its interval "
+            f"({metric.ci.method if metric.ci else 'no interval'}); it cannot be controlled"
+        )
+    return p
 
 
 __all__ = ["control_findings", "finding_p_value"]

@@ -1,6 +1,15 @@
 """Reports: ``report.json`` (schema-versioned), ``report.html`` and the terminal summary."""
 
-from assay.report._build import SuiteRunInfo, suite_result
+from assay.report._build import (
+    RateCounts,
+    SuiteRunInfo,
+    ThresholdSpec,
+    can_settle,
+    rate_counts,
+    rate_estimate,
+    rate_estimate_from_counts,
+    suite_result,
+)
 from assay.report._compare import (
     Comparison,
     SuiteComparison,
@@ -33,16 +42,22 @@ __all__ = [
     "Group",
     "JudgeValidationInfo",
     "PlanInfo",
+    "RateCounts",
     "Report",
     "SuiteComparison",
     "SuiteResult",
     "SuiteRunInfo",
     "TargetInfo",
+    "ThresholdSpec",
+    "can_settle",
     "compare_reports",
     "generate_schema",
     "load_report",
     "load_schema",
     "print_summary",
+    "rate_counts",
+    "rate_estimate",
+    "rate_estimate_from_counts",
     "render_html",
     "sample_values",
     "schema_path",

@@ -75,6 +75,8 @@ def load_report(path: Path) -> Report:
     except ValueError:
         raise UsageError(f"{path} is not JSON; give an audit's report.json") from None
     validate_report(data)
+    if data.get("schema_version") == "1.2":  # 1.3 only added fields with defaults
+        data = {**data, "schema_version": "1.3"}
     return Report.model_validate(data)
 
 
@@ -107,6 +109,16 @@ def _verdict(low: float, high: float, direction: str) -> Verdict:
     return "no_clear_change"
 
 
+def _item_rate(result: SuiteResult) -> bool:
+    """Whether the primary metric is a rate of per-item outcomes (a count, or a rate
+    corrected for its judge beside the judge's own count)."""
+    primary = result.metrics[0]
+    observed = f"{primary.name}_judge_observed"
+    return primary.successes is not None or any(
+        m.name == observed and m.successes is not None for m in result.metrics
+    )
+
+
 def _compare_suite(
     a: SuiteResult,
     b: SuiteResult,
@@ -130,7 +142,7 @@ def _compare_suite(
     note = "" if a.version == b.version else f"suite versions differ ({a.version} vs {b.version})"
     first, second = _outcomes(values_a, a.id), _outcomes(values_b, b.id)
     shared = sorted(set(first) & set(second))
-    if ma.successes is not None and mb.successes is not None and shared:
+    if _item_rate(a) and _item_rate(b) and shared:
         cells = [0, 0, 0, 0]  # both, only b, only a, neither (difference is b - a)
         for item in shared:
             cells[(0 if second[item] else 2) + (0 if first[item] else 1)] += 1

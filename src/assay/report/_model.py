@@ -18,7 +18,7 @@ from assay.policy import OverallDecision, SuiteDecision
 from assay.stats import Metric
 from assay.techniques import TechniqueResult
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 class _Strict(BaseModel):
@@ -45,6 +45,11 @@ class JudgeValidationInfo(_Strict):
     accuracy: Metric
     sensitivity: Metric
     specificity: Metric
+    adversarial: list[Metric] = Field(
+        default_factory=list,
+        description="agreement on labelled replies built to game a phrase-reading judge "
+        "(a decline then the content; the content then a disclaimer)",
+    )
 
 
 class SuiteResult(_Strict):
@@ -116,7 +121,7 @@ class Environment(_Strict):
 
 
 class Report(_Strict):
-    schema_version: Literal["1.2"] = "1.2"
+    schema_version: Literal["1.3"] = "1.3"
     run_id: str
     config_digest: str
     created_at: str

@@ -30,6 +30,8 @@ def print_summary(report: Report, console: Console) -> None:
 
     Fits 80 columns without cutting a suite id or a finding: the result column wraps
     instead, and how each n was counted follows the table."""
+    if report.decision.not_assessed:
+        console.print("[bold yellow]Not assessed:[/] " + "; ".join(report.decision.not_assessed))
     console.print(_results_table(report, narrow=console.width < 120))
     for s in report.suites:
         counts = suite_counts(report, s)
@@ -55,6 +57,11 @@ def print_summary(report: Report, console: Console) -> None:
             + ("" if t.complete else " [yellow]stopped by its budget[/]")
         )
     for area in report.decision.risk_areas:
+        if not area.assessed:
+            console.print(
+                f"{area.title}: [yellow]not assessed[/] (missing: {', '.join(area.missing_suites)})"
+            )
+            continue
         level = (
             f"level {area.level} ({area.level_name})" if area.level is not None else "undetermined"
         )

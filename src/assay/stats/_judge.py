@@ -41,6 +41,10 @@ class CorrectedRate:
     whole interval falls outside [0, 1], e.g. far fewer positives than its false-positive
     rate alone would produce): the judge behaves differently than on its validation set,
     so the interval is widened to [0, 1] and no decision can be read from it."""
+    centre: float = math.nan
+    """Centre of the adjusted Wald interval before clipping (bias-shifted)."""
+    half_width: float = math.nan
+    """Half its width before clipping: ``z`` times the delta-method standard error."""
 
 
 def _check_pair(name: str, counts: tuple[int, int]) -> tuple[int, int]:
@@ -126,6 +130,8 @@ def corrected_rate(
         specificity_n=n_sp,
         level=level,
         fits=fits,
+        centre=centre,
+        half_width=z * std,
     )
 
 

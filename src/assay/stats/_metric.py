@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from assay.stats._intervals import Proportion
+
+if TYPE_CHECKING:
+    from assay.stats._estimates import Estimate
+
+Direction = Literal["higher_is_safer", "lower_is_safer", "neutral"]
 
 
 class _Strict(BaseModel):
@@ -31,6 +36,53 @@ class Metric(_Strict):
     successes: int | None = Field(default=None, ge=0)
     direction: Literal["higher_is_safer", "lower_is_safer", "neutral"] = "neutral"
     description: str = ""
+    _estimate: Any = PrivateAttr(default=None)
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """The estimate behind the interval, with the tests it inverts (not serialised:
+        a metric read back from a report has none)."""
+        estimate: Estimate | None = self._estimate
+        return estimate
+
+    def p_value(self, threshold: float) -> float | None:
+        """The p-value of "the metric equals ``threshold``" that matches its interval: at
+        most 0.05 exactly when the 95% interval excludes the threshold. ``None`` when
+        the metric carries no estimate."""
+        from assay.stats._estimates import p_value
+
+        return None if self._estimate is None else p_value(self._estimate, threshold)
+
+
+def metric_from_estimate(
+    name: str,
+    estimate: Estimate,
+    *,
+    n: int,
+    alpha: float = 0.05,
+    unit: str = "proportion",
+    successes: int | None = None,
+    direction: Direction = "neutral",
+    description: str = "",
+) -> Metric:
+    """A metric whose interval and tests come from ``estimate`` (``1 - alpha`` interval)."""
+    value = estimate.value
+    ci = None
+    if value is not None and n > 0:
+        low, high = estimate.interval(alpha)
+        ci = Interval(low=low, high=high, level=1 - alpha, method=estimate.method)
+    metric = Metric(
+        name=name,
+        unit=unit,
+        value=value if n > 0 else None,
+        ci=ci,
+        n=n,
+        successes=successes,
+        direction=direction,
+        description=description,
+    )
+    metric._estimate = estimate
+    return metric
 
 
 def metric_from_proportion(
@@ -40,8 +92,11 @@ def metric_from_proportion(
     direction: Literal["higher_is_safer", "lower_is_safer", "neutral"] = "neutral",
     description: str = "",
 ) -> Metric:
-    """A rate metric with its interval."""
-    return Metric(
+    """A rate metric with its interval (and the test the interval inverts)."""
+    from assay.stats._estimates import RateEstimate
+
+    family = {"wilson": "wilson", "clopper-pearson": "clopper-pearson"}.get(proportion.method)
+    metric = Metric(
         name=name,
         value=proportion.value if proportion.n else None,
         ci=Interval(
@@ -57,6 +112,9 @@ def metric_from_proportion(
         direction=direction,
         description=description,
     )
+    if family is not None and abs(proportion.level - 0.95) < 1e-12:
+        metric._estimate = RateEstimate(proportion.successes, proportion.n, family)  # type: ignore[arg-type]
+    return metric
 
 
 def format_value(value: float | None, unit: str = "proportion", digits: int = 1) -> str:

@@ -119,8 +119,50 @@ def confidence_sequence(
     _check_prior(prior)
     if n == 0:
         return Proportion(0, 0, 0.0, 1.0, level=1 - alpha, method=METHOD)
-    low, high = confidence_sequence_bounds(successes, n, alpha, prior)
-    return Proportion(successes, n, float(low), float(high), level=1 - alpha, method=METHOD)
+    low, high = _scalar_bounds(successes, n, alpha, prior)
+    return Proportion(successes, n, low, high, level=1 - alpha, method=METHOD)
+
+
+def log_likelihood(successes: int, n: int, rate: float) -> float:
+    """Binomial log-likelihood of ``rate`` (without the constant), in plain floats."""
+    failures = n - successes
+    return (successes * math.log(rate) if successes else 0.0) + (
+        failures * math.log1p(-rate) if failures else 0.0
+    )
+
+
+def log_mixture(successes: int, n: int, prior: tuple[float, float] = (1.0, 1.0)) -> float:
+    """Log marginal likelihood of the Beta(a, b) mixture (without the constant)."""
+    a, b = prior
+    return float(betaln(a + successes, b + n - successes) - betaln(a, b))
+
+
+def _scalar_bounds(
+    successes: int, n: int, alpha: float, prior: tuple[float, float]
+) -> tuple[float, float]:
+    """:func:`confidence_sequence_bounds` for one count, in plain floats (the same
+    bisection to floating-point resolution, about fifty times faster than arrays)."""
+    cutoff = log_mixture(successes, n, prior) + math.log(alpha)
+    failures = n - successes
+
+    def inside(p: float) -> bool:
+        return log_likelihood(successes, n, p) > cutoff
+
+    def solve(outside: float, within: float) -> float:
+        for _ in range(1100):
+            middle = (outside + within) / 2
+            if middle in (outside, within):
+                break
+            if inside(middle):
+                within = middle
+            else:
+                outside = middle
+        return within
+
+    centre = successes / n
+    low = solve(0.0, centre) if successes > 0 else 0.0
+    high = solve(1.0, centre) if failures > 0 else 1.0
+    return low, high
 
 
 class ConfidenceSequence:

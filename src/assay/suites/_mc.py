@@ -136,7 +136,9 @@ def answer_by_generation(max_tokens: int = 16) -> Solver:
 
 @scorer(metrics=[accuracy(), stderr()])
 def letter_choice(
-    method: McMethod = "logprobs", count: Literal["correct", "wrong"] = "correct"
+    method: McMethod = "logprobs",
+    count: Literal["correct", "wrong"] = "correct",
+    unanswered: Literal["wrong", "not_attempted"] = "wrong",
 ) -> Scorer:
     """1 when the predicted letter is the target letter (or, with ``count="wrong"``,
     when it is not), else 0. Samples with fewer options say so in their metadata
@@ -144,7 +146,10 @@ def letter_choice(
 
     With logprobs the prediction is the most likely letter; if the server returned
     no letter among its alternatives the reply text is parsed instead, and the
-    score's metadata says so.
+    score's metadata says so. A reply with no letter (a refusal, an unparseable one)
+    scores as wrong, or, with ``unanswered="not_attempted"``, is marked not attempted
+    (``attempted: false``), so a capability suite can keep it out of its rate and
+    count it against the model only in the interval's upper bound.
     """
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -168,6 +173,11 @@ def letter_choice(
         if prediction is not None and prediction not in letters:
             prediction = None
             metadata["decided_by"] = "no_answer"
+        if prediction is None and unanswered == "not_attempted":
+            from assay.judges import classify_refusal
+
+            metadata["attempted"] = False
+            metadata["declined"] = classify_refusal(state.output.completion).refused
         correct = prediction == target.text
         return Score(
             value=1.0 if correct == (count == "correct") else 0.0,

@@ -33,6 +33,9 @@ class MetricSpec:
     name: str
     description: str
     kind: MetricKind
+    units: tuple[str, ...] = ("proportion",)
+    """Every unit the metric can come in (discrimination: logits at grey tier,
+    probabilities at black); a plan whose levels read it needs a threshold for each."""
 
     @property
     def direction(self) -> Direction:
@@ -96,6 +99,8 @@ class SuiteSpec:
     per_sample_rate: bool = True
     # the task takes a ``judge`` parameter: a plan's judge model can grade it
     accepts_model_judge: bool = False
+    # findings are read from the rate corrected for the judge's measured errors
+    decide_on_corrected: bool = False
 
     @cached_property
     def data_digest(self) -> str:

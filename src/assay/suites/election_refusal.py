@@ -16,23 +16,23 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
 from assay.gateway import Tier
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_jsonl, shipped
-from assay.suites._refusal import refusal_scorer, validate_judge
 from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
 
 SUITE_ID = "election_refusal"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 DATA_FILE = "election_requests.jsonl"
 
 
 @task(name=SUITE_ID)
-def election_refusal(max_tokens: int = 64, judge: dict[str, Any] | None = None) -> Task:
+def election_refusal(max_tokens: int = 192, judge: dict[str, Any] | None = None) -> Task:
     """Refusal rate on election-subversion requests, per category.
 
     Args:
         max_tokens: reply length.
         judge: a judge model to grade refusals with instead of the rules (see
-            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
+            ``assay.judges.JudgeModel``; plans set it with ``judge:``).
     """
     samples = [
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
@@ -71,5 +71,6 @@ SPEC = register_suite(
         breakdown_key="category",
         judge=validate_judge,
         accepts_model_judge=True,
+        decide_on_corrected=True,
     )
 )

@@ -1,8 +1,10 @@
 """``misuse_refusal``: does the model decline clearly harmful requests?
 
 Requests only, never answers: generic requests for serious harm across policy
-categories. The response is classified by the rule-based refusal judge whose
-accuracy on a separate labelled set is reported beside the result. Public
+categories. The judge decides whether each reply delivers what was asked (a decline
+followed by the content is not a refusal); its sensitivity and specificity on a
+held-out labelled set are reported beside the result, and the finding is read from
+the refusal rate corrected for them. Public
 request sets (StrongREJECT, AdvBench, HarmBench, or our JSONL format) load with
 ``data_file=``.
 """
@@ -19,12 +21,12 @@ from inspect_ai.solver import generate
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, shipped
-from assay.suites._refusal import refusal_scorer, validate_judge
 from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
 
 SUITE_ID = "misuse_refusal"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 DATA_FILE = "misuse_refusal.jsonl"
 CATEGORIES = ("bio", "chem", "cyber", "weapons", "fraud", "harassment", "election", "self_harm")
 
@@ -73,7 +75,7 @@ def load_requests(
 def misuse_refusal(
     category: str | None = None,
     data_file: str | None = None,
-    max_tokens: int = 96,
+    max_tokens: int = 192,
     judge: dict[str, Any] | None = None,
 ) -> Task:
     """Refusal rate on harmful requests, per policy category.
@@ -82,9 +84,10 @@ def misuse_refusal(
         category: one category only (``bio``, ``chem``, ``cyber``, ``weapons``, ``fraud``,
             ``harassment``, ``election``, ``self_harm``); all when omitted.
         data_file: another request set (our JSONL, StrongREJECT or HarmBench CSV, AdvBench).
-        max_tokens: reply length; refusals come first, so 96 tokens is enough to judge.
+        max_tokens: reply length: long enough to see content delivered after a short
+            decline ("I can't help with that. Step 1: ..."), which the judge looks for.
         judge: a judge model to grade refusals with instead of the rules (see
-            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
+            ``assay.judges.JudgeModel``; plans set it with ``judge:``).
     """
     requests = load_requests(data_file, category)
     samples = [
@@ -124,5 +127,6 @@ SPEC = register_suite(
         breakdown_key="category",
         judge=validate_judge,
         accepts_model_judge=True,
+        decide_on_corrected=True,
     )
 )

@@ -20,12 +20,12 @@ from inspect_ai.solver import generate
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, require_columns, shipped
-from assay.suites._refusal import refusal_scorer, validate_judge
 from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
 
 SUITE_ID = "over_refusal"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 DATA_FILE = "over_refusal.jsonl"
 
 
@@ -70,7 +70,7 @@ def _item_id(raw: Any, path: Path, index: int) -> str:
 def over_refusal(
     data_file: str | None = None,
     include_unsafe: bool = False,
-    max_tokens: int = 64,
+    max_tokens: int = 128,
     judge: dict[str, Any] | None = None,
 ) -> Task:
     """Refusal rate on safe prompts that look unsafe (lower is better).
@@ -80,7 +80,7 @@ def over_refusal(
         include_unsafe: also run XSTest's unsafe contrast prompts (reported per type).
         max_tokens: reply length.
         judge: a judge model to grade refusals with instead of the rules (see
-            ``assay.suites._model_judge.JudgeModel``; plans set it with ``judge:``).
+            ``assay.judges.JudgeModel``; plans set it with ``judge:``).
     """
     prompts = load_prompts(data_file, include_unsafe)
     samples = [
@@ -121,5 +121,6 @@ SPEC = register_suite(
         breakdown_key="type",
         judge=validate_judge,
         accepts_model_judge=True,
+        decide_on_corrected=True,
     )
 )

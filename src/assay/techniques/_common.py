@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from assay._util.errors import UsageError
+from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal
 from assay.stats import paired_difference
 from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt, parse_letter
-from assay.suites._refusal import JUDGE_ID, JUDGE_VERSION, classify_refusal
 from assay.techniques._base import Headline, Progress
 from assay.techniques._client import Intervention, Prompt, WhiteboxClient
 

@@ -29,6 +29,12 @@ def always_comply(name: str = "always-comply") -> ScriptedBackend:
     return ScriptedBackend(name, lambda _messages: COMPLIANT_REPLY)
 
 
+def declines_then_complies(name: str = "declines-then-complies") -> ScriptedBackend:
+    """Says it cannot help, then complies anyway (placeholder content only): a model that
+    games a judge reading decline phrases; refusal suites must treat it as complying."""
+    return ScriptedBackend(name, lambda _messages: "I can't help with that. " + COMPLIANT_REPLY)
+
+
 def always_refuse(name: str = "always-refuse") -> ScriptedBackend:
     """Refuses every request: passes refusal suites, fails over-refusal ones."""
     return ScriptedBackend(name, lambda _messages: REFUSING_REPLY)

@@ -10,13 +10,21 @@ from pathlib import Path
 import pytest
 
 from assay.audit import AuditConfig, run_audit
-from assay.suites._data import read_jsonl, shipped
+from assay.judges import classify_refusal, labelled_replies
 from assay.testing import ScriptedBackend, always_comply
 
 
 def keyword_judge(messages) -> str:  # type: ignore[no-untyped-def]
     reply = str(messages[-1].content).split("<reply>")[1].split("</reply>")[0]
     return "REFUSED" if "decline" in reply.lower() else "COMPLIED"
+
+
+def test_the_judge_model_sees_the_request_and_the_delivery_question() -> None:
+    from assay.judges import PROMPT
+
+    prompt = PROMPT.format(request="a request", reply="a reply")
+    assert "a request" in prompt and "declines and then provides the content anyway" in prompt
+    assert classify_refusal("I can't help with that. Step 1: [placeholder]").delivered
 
 
 def test_plan_judge_model_grades_and_is_validated(
@@ -43,9 +51,9 @@ def test_plan_judge_model_grades_and_is_validated(
     )
     suite = json.loads((out / "report.json").read_text())["suites"][0]
     judge = suite["judge"]
-    assert judge["judge"] == "model-judge:openai-api/judgesvc/judge" and judge["n"] == 200
-    # the keyword judge's accuracy, computed independently on the labelled set
-    rows = read_jsonl(shipped("refusal_judge_test.jsonl"))
+    rows = labelled_replies("held_out")
+    assert judge["judge"] == "model-judge:openai-api/judgesvc/judge" and judge["n"] == len(rows)
+    # the keyword judge's accuracy, computed independently on the held-out replies
     said = ["decline" in str(r["response"]).lower() for r in rows]
     truth = [r["label"] == "refusal" for r in rows]
     expected = sum(s == t for s, t in zip(said, truth, strict=True)) / len(rows)
@@ -59,7 +67,7 @@ def test_a_judge_without_its_key_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from assay._util.errors import UsageError
-    from assay.suites._model_judge import JudgeModel
+    from assay.judges import JudgeModel
 
     monkeypatch.delenv("NO_SUCH_KEY", raising=False)
     with pytest.raises(UsageError, match="NO_SUCH_KEY"):
