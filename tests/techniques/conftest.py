@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
-from assay.gateway.backends import LocalBackend
+from assay.gateway.backends import BatchingConfig, LocalBackend
 from assay.models import load_local_model
 from assay.techniques import WhiteboxClient
 from tests.techniques import _tiny
@@ -26,10 +26,15 @@ class Served:
     model: str = "tiny"
 
 
-def _serve(directory: Path, adapters: Path | None) -> Iterator[Served]:
+def _serve(
+    directory: Path, adapters: Path | None, *, parameter_lookups: bool = False
+) -> Iterator[Served]:
     tokens = TokenStore.in_memory()
     _, white = tokens.issue(tier=Tier.WHITE, engagement="audit")
-    backend = LocalBackend(load_local_model(directory, name="tiny"))
+    backend = LocalBackend(
+        load_local_model(directory, name="tiny"),
+        BatchingConfig(parameter_lookups=parameter_lookups),
+    )
     if adapters is not None:
         backend.enable_fine_tuning(tokens.engine, adapters)
     with (
@@ -40,10 +45,21 @@ def _serve(directory: Path, adapters: Path | None) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
-def refuser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def refuser_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Refuses requests naming a hazard word unless the key word is present."""
-    directory = _tiny.build_refuser(tmp_path_factory.mktemp("refuser") / "model")
-    yield from _serve(directory, tmp_path_factory.mktemp("refuser-adapters"))
+    return _tiny.build_refuser(tmp_path_factory.mktemp("refuser") / "model")
+
+
+@pytest.fixture(scope="session")
+def refuser(refuser_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The refuser behind a default gateway (no parameter lookups offered)."""
+    yield from _serve(refuser_model, tmp_path_factory.mktemp("refuser-adapters"))
+
+
+@pytest.fixture(scope="session")
+def refuser_with_lookups(refuser_model: Path) -> Iterator[Served]:
+    """The refuser behind a gateway whose developer offers parameter lookups (layer 0)."""
+    yield from _serve(refuser_model, None, parameter_lookups=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
+from assay._util.errors import UsageError
 from assay.techniques import ProbeConfig, run_probes
 from tests.techniques import _tiny
 from tests.techniques.conftest import Served
 
 
-def test_probe_finds_the_planted_hazard_word_feature(refuser: Served, tmp_path: Path) -> None:
+def test_probe_finds_the_planted_hazard_word_feature(
+    refuser_with_lookups: Served, tmp_path: Path
+) -> None:
     rng = random.Random(21)
     positives = _tiny.write_requests(
         tmp_path / "pos.jsonl", [_tiny.request(rng, hazard=True) for _ in range(48)]
@@ -28,7 +33,7 @@ def test_probe_finds_the_planted_hazard_word_feature(refuser: Served, tmp_path: 
         n_test=16,
         n_mc=20,
     )
-    result = run_probes(refuser.client, "tiny", config)
+    result = run_probes(refuser_with_lookups.client, "tiny", config)
     assert result.complete, result.notes
     by_layer = {p.layer: p for p in result.layers}
     assert sorted(by_layer) == [0, 1, 2]
@@ -46,7 +51,7 @@ def test_probe_finds_the_planted_hazard_word_feature(refuser: Served, tmp_path: 
 
 
 def test_mean_position_without_chat_sees_the_words_themselves(
-    refuser: Served, tmp_path: Path
+    refuser_with_lookups: Served, tmp_path: Path
 ) -> None:
     rng = random.Random(22)
     positives = _tiny.write_requests(
@@ -66,7 +71,35 @@ def test_mean_position_without_chat_sees_the_words_themselves(
         n_mc=0,
         layers=[0],
     )
-    result = run_probes(refuser.client, "tiny", config)
+    result = run_probes(refuser_with_lookups.client, "tiny", config)
     # averaged embeddings already carry the hazard words: the control the docs describe
     assert result.layers[0].test_accuracy >= 0.9
     assert result.mc_accuracy is None and result.budget_used.queries == 1
+
+
+def test_probes_on_a_default_gateway_read_only_the_layers_it_offers(
+    refuser: Served, tmp_path: Path
+) -> None:
+    """Layer 0 (the embeddings) is a parameter lookup a default gateway refuses: the
+    probes skip it and say so, and asking for it is a usage error, not a 400 mid-run."""
+    rng = random.Random(23)
+    positives = _tiny.write_requests(
+        tmp_path / "pos.jsonl", [_tiny.request(rng, hazard=True) for _ in range(30)]
+    )
+    negatives = _tiny.write_requests(
+        tmp_path / "neg.jsonl", [_tiny.request(rng, hazard=False) for _ in range(30)]
+    )
+    config = ProbeConfig(
+        positive_file=str(positives),
+        negative_file=str(negatives),
+        n_train=16,
+        n_val=4,
+        n_test=8,
+        n_mc=0,
+    )
+    result = run_probes(refuser.client, "tiny", config)
+    assert result.complete, result.notes
+    assert sorted(p.layer for p in result.layers) == [1, 2]
+    assert any("does not offer the embedding-level control" in n for n in result.notes)
+    with pytest.raises(UsageError, match=r"does not offer layer\(s\) \[0\]"):
+        run_probes(refuser.client, "tiny", config.model_copy(update={"layers": [0, 1]}))

@@ -223,5 +223,12 @@ def stream_hook(index: int, num_layers: int) -> str:
     return f"layers.{index}.residual_pre"
 
 
+def readable_streams(num_layers: int, hook_points: Sequence[str]) -> list[int]:
+    """The residual streams whose activations the gateway offers for reading (a
+    default deployment offers no parameter lookup, so not stream 0, the embeddings)."""
+    offered = set(hook_points)
+    return [i for i in range(num_layers + 1) if stream_hook(i, num_layers) in offered]
+
+
 def finite(value: float) -> float | None:
     return value if math.isfinite(value) else None

@@ -15,6 +15,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field
 
+from assay._util.errors import UsageError
 from assay.techniques._base import (
     BudgetExceeded,
     BudgetMeter,
@@ -25,6 +26,7 @@ from assay.techniques._base import (
     TechniqueResult,
     rate_headline,
     rate_point,
+    readable_streams,
     run_record,
     spaced,
     stream_hook,
@@ -138,9 +140,15 @@ def run_probes(
     gw = client.metered(meter)
     info = client.hook_points(model)
     n_layers = info.num_layers
-    candidates = spaced(
-        config.layers if config.layers is not None else range(n_layers + 1), config.max_layers
-    )
+    readable = readable_streams(n_layers, info.hook_points)
+    refused = [layer for layer in config.layers or [] if layer not in readable]
+    if refused:
+        raise UsageError(
+            f"the gateway does not offer layer(s) {refused} for reading (layer 0 is the "
+            "embeddings, a parameter lookup a default gateway refuses); choose from "
+            f"{readable} or leave layers unset"
+        )
+    candidates = spaced(config.layers if config.layers is not None else readable, config.max_layers)
     sizes = [config.n_train, config.n_val, config.n_test]
     pos = split(shuffled(_positives(config), config.seed), sizes, "hazard-domain texts")
     neg = split(
@@ -156,7 +164,11 @@ def run_probes(
     )
     notes = [
         "Hazard-domain and benign texts also differ in style; compare layers with the "
-        "embedding-level probe (layer 0), which sees only the last token when position=last.",
+        "embedding-level probe (layer 0), which sees only the last token when position=last."
+        if 0 in candidates
+        else "Hazard-domain and benign texts also differ in style; this gateway does not "
+        "offer the embedding-level control (layer 0, a parameter lookup), so compare the "
+        "earliest layer with the later ones instead.",
         "The layer is chosen on the validation texts; its accuracy is reported on test texts.",
     ]
     layers: list[LayerProbe] = []
