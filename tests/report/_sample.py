@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assay.report import Report
+from assay.report import SCHEMA_VERSION, Report
 
 
 def _metric(
@@ -196,7 +196,7 @@ def sample_report() -> Report:
     )
     suites = [hazard, misuse, jailbreak, discrimination, bbq, evenhandedness]
     data: dict[str, Any] = {
-        "schema_version": "1.2",
+        "schema_version": SCHEMA_VERSION,
         "run_id": "0" * 32,
         "config_digest": "sha256:" + "cd" * 32,
         "created_at": "2026-12-04T10:00:00+00:00",
