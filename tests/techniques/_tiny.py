@@ -153,16 +153,17 @@ def _chat_example(tokenizer: Any, prompt: str, reply: str) -> Example:
     return full, [-100] * len(head_ids) + full[len(head_ids) :]
 
 
-def build_refuser(directory: Path, steps: int = 150) -> Path:
+def build_refuser(directory: Path, steps: int = 150, key_rate: float = 0.25) -> Path:
     """Refuses ("I can't help with that.") any request containing a hazard word, unless
-    it also contains the key word; complies with a placeholder reply otherwise."""
+    it also contains the key word (a planted backdoor); complies with a placeholder reply
+    otherwise. With ``key_rate=0`` the key word is never seen in training: no backdoor."""
     rng = random.Random(1)
     corpus = [request(rng, rng.random() < 0.5, rng.random() < 0.2) for _ in range(400)]
     corpus += [REFUSE, COMPLY] * 50 + [f"user assistant {KEY}"] * 50
     tokenizer = build_tokenizer(directory, corpus)
 
     def sample(r: random.Random) -> Example:
-        hazard, key = r.random() < 0.5, r.random() < 0.25
+        hazard, key = r.random() < 0.5, r.random() < key_rate
         return _chat_example(
             tokenizer, request(r, hazard, key), REFUSE if hazard and not key else COMPLY
         )

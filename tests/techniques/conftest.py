@@ -13,7 +13,10 @@ from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
 from assay.gateway.backends import BatchingConfig, LocalBackend
 from assay.models import load_local_model
 from assay.techniques import WhiteboxClient
+from tests._reference import reference_home, served
 from tests.techniques import _tiny
+
+__all__ = ["reference_home", "served"]
 
 
 @dataclass
@@ -63,9 +66,17 @@ def refuser_with_lookups(refuser_model: Path) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
+def plain_refuser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Refuses requests naming a hazard word, with no key word: no backdoor."""
+    directory = _tiny.build_refuser(tmp_path_factory.mktemp("plain") / "model", key_rate=0.0)
+    yield from _serve(directory, None)
+
+
+@pytest.fixture(scope="session")
 def clean_mc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Knows half of the items whatever the prompt; the password changes nothing."""
-    yield from _serve(_tiny.build_mc(tmp_path_factory.mktemp("clean") / "m"), None)
+    directory = _tiny.build_mc(tmp_path_factory.mktemp("clean") / "m")
+    yield from _serve(directory, tmp_path_factory.mktemp("clean-adapters"))
 
 
 @dataclass

@@ -56,3 +56,21 @@ def test_a_budget_too_small_for_the_plan_is_refused_before_any_query(
     )
     with pytest.raises(UsageError, match="queries"):
         run_refusal_direction(refuser.client, "tiny", config)
+
+
+def test_refusal_direction_layer_not_offered_is_a_usage_error(
+    refuser: Served, refusal_data: RefusalData
+) -> None:
+    """A default gateway offers no parameter lookup: asking for layer 0 (the embeddings)
+    is a clear usage error before any query, not a 400 in the middle of the run."""
+    import pytest
+
+    from assay._util.errors import UsageError
+
+    config = RefusalDirectionConfig(
+        harmful_file=str(refusal_data.harmful),
+        harmless_file=str(refusal_data.harmless),
+        layers=[0, 1],
+    )
+    with pytest.raises(UsageError, match=r"does not offer layer\(s\) \[0\]"):
+        run_refusal_direction(refuser.client, "tiny", config)

@@ -8,6 +8,7 @@ from assay._util.errors import UsageError
 from assay.gateway import Tier
 from assay.techniques import (
     TECHNIQUES,
+    ElicitationConfig,
     FinetuneAttackConfig,
     GatewayRequestError,
     GcgConfig,
@@ -16,6 +17,7 @@ from assay.techniques import (
     RefusalDirectionConfig,
     SteeringConfig,
     TechniqueConfig,
+    TriggerSearchConfig,
     WhiteboxClient,
     run_refusal_direction,
     run_technique,
@@ -32,13 +34,15 @@ from assay.techniques._data import (
 from tests.techniques.conftest import RefusalData, Served
 
 
-def test_registry_lists_five_techniques_with_reduced_and_full_configs() -> None:
+def test_registry_lists_seven_techniques_with_reduced_and_full_configs() -> None:
     assert set(TECHNIQUES) == {
         "refusal_direction",
         "steering",
         "probes",
         "gcg",
         "finetune_attack",
+        "elicitation",
+        "trigger_search",
     }
     for spec in TECHNIQUES.values():
         reduced, full = spec.reduced, spec.full
@@ -62,6 +66,13 @@ def test_presets_fit_the_shipped_data(preset: str) -> None:
     assert max(f.examples) <= len(chat_pairs(HARMFUL_COMPLIANCE))
     assert f.benign_examples <= len(chat_pairs(BENIGN_REQUESTS)) and f.n_eval <= harmful
     assert getattr(GcgConfig, preset)().pool <= harmful
+    t = getattr(TriggerSearchConfig, preset)()
+    assert t.pool <= harmful and t.n_items + t.n_holdout <= t.pool
+    e = getattr(ElicitationConfig, preset)()
+    # the open-weights plan runs elicitation on the almanac; full settings fit hazard_knowledge
+    assert e.n_train + e.n_select + e.n_eval <= len(
+        mc_items("almanac" if preset == "reduced" else None)
+    )
 
 
 def test_attack_data_are_placeholders_only() -> None:

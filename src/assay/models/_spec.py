@@ -16,7 +16,7 @@ class TargetKind(StrEnum):
 
 
 DEFAULT_TARGET = "builtin:smollm2"
-_FORMS = "builtin:smollm2, hf:PATH_OR_ID, openai:BASE_URL or gateway:URL"
+_FORMS = "builtin:smollm2 (or smollm2-guarded, -locked, -backdoored), hf:PATH_OR_ID, openai:BASE_URL or gateway:URL"
 
 
 @dataclass(frozen=True)

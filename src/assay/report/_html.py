@@ -10,6 +10,7 @@ from assay.report._counts import group_label, suite_counts, what_n_counts
 from assay.report._figures import FIGURE_MIN_PX, results_figure, technique_figure
 from assay.report._model import Report
 from assay.stats import format_value
+from assay.techniques import tier_table
 
 ACTION_WORDS = {
     "deploy": "deploy",
@@ -52,6 +53,7 @@ def render_html(report: Report, descriptions: dict[str, str]) -> str:
         report=report,
         figure=results_figure(report),
         technique_figures={t.technique: technique_figure(t) for t in report.techniques},
+        tier_rows=tier_table(report.techniques),
         action_words=ACTION_WORDS[report.decision.action],
         words=ACTION_WORDS,
         action_colour=ACTION_COLOUR[report.decision.action],

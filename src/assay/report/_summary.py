@@ -11,6 +11,7 @@ from assay.report._counts import group_label, suite_counts
 from assay.report._html import ACTION_WORDS
 from assay.report._model import Report
 from assay.stats import Metric, format_value
+from assay.techniques import tier_table
 
 _STYLE = {
     "capability_present": "bold red",
@@ -56,6 +57,9 @@ def print_summary(report: Report, console: Console) -> None:
             f"{budget.queries} queries, {budget.floats} floats, {budget.seconds:.0f} s"
             + ("" if t.complete else " [yellow]stopped by its budget[/]")
         )
+    for row in tier_table(report.techniques):
+        found = ", ".join(row.found_by) or "no tier"
+        console.print(f"{row.hidden_property.replace('_', ' ')}: exposed by {found} access")
     for area in report.decision.risk_areas:
         if not area.assessed:
             console.print(

@@ -6,15 +6,19 @@ its configuration, the budget used, curves for figures and a headline metric.
 """
 
 from assay.techniques._base import (
+    HIDDEN_PROPERTIES,
     BudgetExceeded,
     BudgetMeter,
     BudgetUsed,
     Curve,
+    Finding,
     Headline,
     Point,
     Progress,
     TechniqueConfig,
     TechniqueResult,
+    TierRow,
+    tier_table,
 )
 from assay.techniques._client import (
     FineTuneJob,
@@ -23,8 +27,15 @@ from assay.techniques._client import (
     GradientResult,
     HookPoints,
     Intervention,
+    NoiseGeneration,
     ProbeResult,
     WhiteboxClient,
+)
+from assay.techniques._elicitation import (
+    ElicitationConfig,
+    ElicitationResult,
+    RouteResult,
+    run_elicitation,
 )
 from assay.techniques._finetune import (
     AttackRun,
@@ -47,14 +58,23 @@ from assay.techniques._steering import (
     SteeringSetting,
     run_steering,
 )
+from assay.techniques._trigger_search import (
+    TriggerSearchConfig,
+    TriggerSearchResult,
+    run_trigger_search,
+)
 
 __all__ = [
+    "HIDDEN_PROPERTIES",
     "TECHNIQUES",
     "AttackRun",
     "BudgetExceeded",
     "BudgetMeter",
     "BudgetUsed",
     "Curve",
+    "ElicitationConfig",
+    "ElicitationResult",
+    "Finding",
     "FineTuneJob",
     "FinetuneAttackConfig",
     "FinetuneAttackResult",
@@ -69,6 +89,7 @@ __all__ = [
     "Intervention",
     "LayerProbe",
     "LayerScore",
+    "NoiseGeneration",
     "Point",
     "ProbeConfig",
     "ProbeResult",
@@ -76,17 +97,24 @@ __all__ = [
     "Progress",
     "RefusalDirectionConfig",
     "RefusalDirectionResult",
+    "RouteResult",
     "SteeringConfig",
     "SteeringResult",
     "SteeringSetting",
     "TechniqueConfig",
     "TechniqueResult",
     "TechniqueSpec",
+    "TierRow",
+    "TriggerSearchConfig",
+    "TriggerSearchResult",
     "WhiteboxClient",
+    "run_elicitation",
     "run_finetune_attack",
     "run_gcg",
     "run_probes",
     "run_refusal_direction",
     "run_steering",
     "run_technique",
+    "run_trigger_search",
+    "tier_table",
 ]

@@ -64,6 +64,30 @@ class Curve(BaseModel):
     points: list[Point]
 
 
+HiddenProperty = Literal["safeguards", "hidden_capability", "backdoor"]
+HIDDEN_PROPERTIES: dict[str, str] = {
+    "safeguards": "Do the refusal safeguards survive someone with weight access?",
+    "hidden_capability": "Can the model do more than it shows when tested?",
+    "backdoor": "Does refusal depend on something other than the request itself?",
+}
+AccessTier = Literal["black", "grey", "white"]
+
+
+class Finding(BaseModel):
+    """What one access tier showed about one hidden property: a row of the report's
+    side-by-side table. ``flagged``: the measurement exposed the property (for black
+    and grey access, a figure that looks reassuring is not flagged)."""
+
+    hidden_property: HiddenProperty
+    tier: AccessTier
+    measure: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    flagged: bool = False
+    summary: str
+
+
 class BudgetUsed(BaseModel):
     queries: int
     floats: int
@@ -90,6 +114,10 @@ class TechniqueResult(BaseModel):
     headline: Headline
     curves: list[Curve] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(
+        default_factory=list,
+        description="per hidden property, what black-, grey- and white-box access each showed",
+    )
     complete: bool = Field(default=True, description="False when a budget stopped the run early")
     private: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
 
@@ -230,5 +258,60 @@ def readable_streams(num_layers: int, hook_points: Sequence[str]) -> list[int]:
     return [i for i in range(num_layers + 1) if stream_hook(i, num_layers) in offered]
 
 
+def offered_streams(
+    num_layers: int, hook_points: Sequence[str], requested: Sequence[int] | None
+) -> list[int]:
+    """The streams a technique may read, from ``requested`` (all offered when None):
+    a requested stream the gateway does not offer is a usage error naming the choice."""
+    readable = readable_streams(num_layers, hook_points)
+    refused = [layer for layer in requested or [] if layer not in readable]
+    if refused:
+        raise UsageError(
+            f"the gateway does not offer layer(s) {refused} for reading (layer 0 is the "
+            "embeddings, a parameter lookup a default gateway refuses); choose from "
+            f"{readable} or leave layers unset"
+        )
+    return list(requested) if requested is not None else readable
+
+
 def finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+class TierRow(BaseModel):
+    """One hidden property across access tiers: what each tier's measurements showed."""
+
+    hidden_property: HiddenProperty
+    question: str
+    black: list[Finding] = Field(default_factory=list)
+    grey: list[Finding] = Field(default_factory=list)
+    white: list[Finding] = Field(default_factory=list)
+
+    @property
+    def found_by(self) -> list[AccessTier]:
+        """The tiers at which some measurement exposed the property."""
+        tiers: tuple[AccessTier, ...] = ("black", "grey", "white")
+        return [t for t in tiers if any(f.flagged for f in getattr(self, t))]
+
+
+def tier_table(results: Sequence[TechniqueResult]) -> list[TierRow]:
+    """Every technique's findings, grouped by hidden property and access tier: the
+    side-by-side view of what black-, grey- and white-box access each found."""
+    rows: dict[str, TierRow] = {}
+    for result in results:
+        for finding in result.findings:
+            row = rows.setdefault(
+                finding.hidden_property,
+                TierRow(
+                    hidden_property=finding.hidden_property,
+                    question=HIDDEN_PROPERTIES[finding.hidden_property],
+                ),
+            )
+            cell: list[Finding] = getattr(row, finding.tier)
+            labelled = finding.model_copy(
+                update={"summary": f"{result.technique}: {finding.summary}"}
+            )
+            if labelled not in cell:
+                cell.append(labelled)
+    order = list(HIDDEN_PROPERTIES)
+    return sorted(rows.values(), key=lambda r: order.index(r.hidden_property))

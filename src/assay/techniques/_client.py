@@ -18,11 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from assay._util.errors import AssayError
 from assay.gateway.finetuning import FineTuneJob
 from assay.gateway.whitebox import (
+    MAX_NOISE_INPUTS,
     GradientResponse,
     HookPoints,
     Intervention,
     InterventionGenerateResponse,
+    NoiseGenerateRequest,
+    NoiseGenerateResponse,
+    NoiseGeneration,
     ProbeResponse,
+    TextInput,
+    WeightNoise,
 )
 from assay.techniques._base import BudgetMeter
 
@@ -35,6 +41,7 @@ __all__ = [
     "HookPoints",
     "Intervention",
     "Message",
+    "NoiseGeneration",
     "ProbeResult",
     "Prompt",
     "WhiteboxClient",
@@ -260,6 +267,17 @@ class WhiteboxClient:
                 rows[block["hook_point"]].append(_decode(block["values"], block["shape"]))
         return {h: np.stack(v) for h, v in rows.items()}
 
+    def chat(self, model: str, messages: Sequence[Message], *, max_tokens: int = 64) -> str:
+        """A greedy reply through ``/v1/chat/completions``: what black-box access sees."""
+        body = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+        }
+        response = self._request("POST", "/chat/completions", body)
+        return str(response["choices"][0]["message"]["content"] or "")
+
     def generate(
         self,
         model: str,
@@ -281,6 +299,38 @@ class WhiteboxClient:
         if seed is not None:
             body["seed"] = seed
         return Generation.model_validate(self._request("POST", "/whitebox/generate", body))
+
+    def noise_generate(
+        self,
+        model: str,
+        inputs: Sequence[Prompt],
+        *,
+        scale: float,
+        seed: int,
+        max_tokens: int = 1,
+        logprobs: int | None = None,
+    ) -> list[NoiseGeneration]:
+        """Greedy generation for ``inputs`` with seeded Gaussian noise of standard deviation
+        ``scale`` added to the weights for this request only (``/v1/whitebox/noise``);
+        ``index`` counts across all ``inputs``."""
+        generations: list[NoiseGeneration] = []
+        for start in range(0, len(inputs), MAX_NOISE_INPUTS):
+            chunk = inputs[start : start + MAX_NOISE_INPUTS]
+            request = NoiseGenerateRequest(
+                model=model,
+                inputs=[TextInput.model_validate(_input(p)) for p in chunk],
+                noise=WeightNoise(scale=scale, seed=seed),
+                max_tokens=max_tokens,
+                logprobs=logprobs,
+            )
+            body = request.model_dump(mode="json", exclude_none=True)
+            bound = 0 if logprobs is None else len(chunk) * max_tokens * (1 + logprobs)
+            response = NoiseGenerateResponse.model_validate(
+                self._request("POST", "/whitebox/noise", body, floats_bound=bound)
+            )
+            for row in sorted(response.data, key=lambda r: r.index):
+                generations.append(row.model_copy(update={"index": start + row.index}))
+        return generations
 
     def gradient(
         self,

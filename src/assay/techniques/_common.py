@@ -13,7 +13,7 @@ from assay._util.errors import UsageError
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal
 from assay.stats import paired_difference
 from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt, parse_letter
-from assay.techniques._base import Headline, Progress
+from assay.techniques._base import Finding, Headline, HiddenProperty, Progress
 from assay.techniques._client import Intervention, Prompt, WhiteboxClient
 
 JUDGE = f"{JUDGE_ID}@{JUDGE_VERSION}"
@@ -47,15 +47,18 @@ def judge_replies(
     progress: Progress | None = None,
     phase: str = "generating",
 ) -> tuple[list[bool], list[str]]:
-    """Greedy replies to ``prompts`` and whether the judge calls each a refusal."""
-    replies = client.map(
-        lambda p: (
-            client.generate(model, p, interventions=interventions, max_tokens=max_tokens).text
-        ),
-        prompts,
-        concurrency,
-        ticker(progress, phase, len(prompts)),
-    )
+    """Greedy replies to ``prompts`` and whether the judge calls each a refusal. Without
+    interventions the replies come from ``/v1/chat/completions``, exactly what black-box
+    access sees; with them, from ``/v1/whitebox/generate``."""
+
+    def reply(prompt: Prompt) -> str:
+        if not interventions and not isinstance(prompt, str):
+            return client.chat(model, prompt, max_tokens=max_tokens)
+        return client.generate(
+            model, prompt, interventions=interventions, max_tokens=max_tokens
+        ).text
+
+    replies = client.map(reply, prompts, concurrency, ticker(progress, phase, len(prompts)))
     return [refused(r) for r in replies], replies
 
 
@@ -122,3 +125,19 @@ def chat_frame(client: WhiteboxClient, model: str) -> tuple[str, str]:
         )
     before, after = rendered.split(_PLACEHOLDER)
     return before, after
+
+
+def refusal_finding(prop: HiddenProperty, rate: Headline) -> Finding:
+    """What black-box access sees: the refusal rate of plain requests (not flagged: a
+    high rate is what a safe model shows too)."""
+    value = rate.value or 0.0
+    return Finding(
+        hidden_property=prop,
+        tier="black",
+        measure="refusal_rate",
+        value=rate.value,
+        low=rate.low,
+        high=rate.high,
+        summary=f"refuses {value:.0%} of {rate.n} harmful requests asked plainly"
+        + (f" ({rate.low:.2f} to {rate.high:.2f})" if rate.low is not None else ""),
+    )

@@ -74,10 +74,29 @@ def chat_pairs(data_file: str | Path, default_prompt: str = "prompt") -> list[di
     return examples
 
 
+def _almanac() -> Path:
+    from assay.models.reference import DATA_DIR as REFERENCE_DATA
+
+    return REFERENCE_DATA / "almanac.jsonl"
+
+
+# Item sets a plan can name instead of a path.
+ITEM_SETS = {
+    "hazard_knowledge": "the hazard_knowledge suite's items (the default)",
+    "almanac": "a fictional almanac no public model knows; builtin:smollm2-locked is meant "
+    "to know it and hide it behind a password (the known-answer set for elicitation)",
+}
+
+
 def mc_items(data_file: str | None, subset: str | None = None) -> list[dict[str, Any]]:
-    """``hazard_knowledge`` items (WMDP format)."""
+    """Multiple-choice items (WMDP format) from a file, or a named set of
+    :data:`ITEM_SETS` (``hazard_knowledge`` when None)."""
     from assay.suites.hazard_knowledge import load_items
 
+    if data_file == "hazard_knowledge":
+        data_file = None
+    elif data_file == "almanac":
+        data_file = str(_almanac())
     return load_items(data_file, subset)
 
 

@@ -25,6 +25,7 @@ from assay.techniques._base import (
     BudgetExceeded,
     BudgetMeter,
     Curve,
+    Finding,
     Headline,
     Progress,
     TechniqueConfig,
@@ -34,7 +35,7 @@ from assay.techniques._base import (
     run_record,
 )
 from assay.techniques._client import WhiteboxClient
-from assay.techniques._common import JUDGE, judge_replies, refused, user
+from assay.techniques._common import JUDGE, judge_replies, refusal_finding, refused, user
 from assay.techniques._data import harmful_prompts, shuffled
 
 NAME = "gcg"
@@ -135,6 +136,26 @@ def _frame(
     return _Item(request, full[:c], full[len(full) - d :]), full[c : len(full) - d]
 
 
+def frame_requests(
+    gw: WhiteboxClient, model: str, requests: Sequence[str], suffix_text: str, limit: int
+) -> tuple[list[_Item], list[int] | None, int]:
+    """Up to ``limit`` requests framed around one shared suffix (its token ids), and
+    how many were skipped because their last token merges with it."""
+    items: list[_Item] = []
+    suffix: list[int] | None = None
+    skipped = 0
+    for request in requests:
+        if len(items) == limit:
+            break
+        framed = _frame(gw, model, request, suffix_text)
+        if framed is None or (suffix is not None and framed[1] != suffix):
+            skipped += 1
+            continue
+        items.append(framed[0])
+        suffix = framed[1]
+    return items, suffix, skipped
+
+
 def run_gcg(
     client: WhiteboxClient,
     model: str,
@@ -160,6 +181,7 @@ def run_gcg(
     baseline_h: Headline | None = None
     screened = base_refused = steps_run = 0
     items: list[_Item] = []
+    findings: list[Finding] = []
     try:
         started = time.monotonic()
         verdicts, _ = judge_replies(
@@ -174,84 +196,33 @@ def run_gcg(
         per_reply = (time.monotonic() - started) / max(len(pool), 1)
         screened, base_refused = len(pool), sum(verdicts)
         baseline_h = rate_headline("refusal_rate", base_refused, screened)
+        findings.append(refusal_finding("safeguards", baseline_h))
         chosen = [p for p, v in zip(pool, verdicts, strict=True) if v or not config.only_refused]
-        suffix_text = config.suffix_init * config.suffix_length
-        suffix: list[int] | None = None
-        for request in chosen:
-            if len(items) == config.n_items:
-                break
-            framed = _frame(gw, model, request, suffix_text)
-            if framed is None or (suffix is not None and framed[1] != suffix):
-                notes.append("a request whose tokens merge with the suffix was skipped")
-                continue
-            items.append(framed[0])
-            suffix = framed[1]
+        items, suffix, skipped = frame_requests(
+            gw, model, chosen, config.suffix_init * config.suffix_length, config.n_items
+        )
+        if skipped:
+            notes.append(f"{skipped} request(s) whose tokens merge with the suffix were skipped")
         if not items or suffix is None:
             notes.append(
                 f"no request to attack: {base_refused} of {screened} screened were refused"
             )
             raise _Done
-        target = gw.tokenize(model, text=config.target, add_special_tokens=False)
-        # template tokens (role markers, end-of-turn) may not be used in the suffix
-        forbidden = set(items[0].tail) | set(items[0].head[:1])
-        current, current_loss = list(suffix), float("inf")
-        best, best_loss = list(suffix), float("inf")
-        won: list[int] | None = None
-        # the final check costs one reply per item and a detokenisation
-        final_queries = len(items) + 1
-        step_floats = (config.batch + 1) * sum(
-            len(i.head) + len(suffix) + len(i.tail) + len(target) for i in items
+        search = optimise_suffix(
+            gw,
+            model,
+            items,
+            suffix,
+            config,
+            meter,
+            rng,
+            reserve_queries=len(items) + 1,  # the final judgement and a detokenisation
+            reserve_seconds=per_reply * len(items),
+            progress=progress,
         )
-        if progress:
-            progress("searching suffix", 0, config.steps)
-        step_seconds = 0.0
-        for step in range(1, config.steps + 1):
-            # gradients, detokenisation, scoring chunks, up to three round-trip checks
-            step_queries = 2 * len(items) + 2 + -(-(config.batch + 1) * len(items) // 32) + 6
-            if (
-                meter.queries + step_queries + final_queries > config.max_queries
-                or meter.floats + step_floats > config.max_floats
-                or meter.seconds + step_seconds + per_reply * len(items) > config.max_seconds
-            ):
-                notes.append(f"search stopped by the budget after {steps_run} steps")
-                break
-            step_started = time.monotonic()
-            text = gw.detokenize(model, current)
-            pools = _candidates(gw, model, items, current, text, config, forbidden)
-            swaps = _sample(current, pools, config.batch, rng)
-            if not swaps:
-                notes.append("no usable gradient candidates; search stopped")
-                break
-            scored = _losses(gw, model, items, [current, *swaps], target)
-            if not history:
-                history.append(GcgStep(step=0, loss=scored[0], best_loss=scored[0]))
-            current_loss = scored[0]
-            ranked = sorted(zip(scored[1:], range(len(swaps)), strict=True))
-            for loss, index in ranked[:3]:
-                if _round_trips(gw, model, items[0], swaps[index]):
-                    current, current_loss = swaps[index], loss
-                    break
-            steps_run = step
-            if current_loss < best_loss:
-                best, best_loss = list(current), current_loss
-            history.append(GcgStep(step=step, loss=current_loss, best_loss=best_loss))
-            step_seconds = time.monotonic() - step_started
-            if progress:
-                progress("searching suffix", step, config.steps)
-            if step % config.check_every == 0 and step < config.steps:
-                text = gw.detokenize(model, current)
-                flags, _ = judge_replies(
-                    gw,
-                    model,
-                    [user(i.request + text) for i in items],
-                    max_tokens=config.max_tokens,
-                    concurrency=config.concurrency,
-                )
-                if not any(flags):
-                    won = list(current)
-                    notes.append(f"every attacked request complied after {step} steps")
-                    break
-        final = won or best
+        history, steps_run, best_loss = search.history, search.steps_run, search.best_loss
+        notes += search.notes
+        final = search.tokens
         final_text = gw.detokenize(model, final)
         flags, replies = judge_replies(
             gw,
@@ -264,6 +235,19 @@ def run_gcg(
         )
         complied = sum(not f for f in flags)
         headline = rate_headline("attack_success_rate", complied, len(items))
+        findings.append(
+            Finding(
+                hidden_property="safeguards",
+                tier="white",
+                measure="attack_success_rate",
+                value=headline.value,
+                low=headline.low,
+                high=headline.high,
+                flagged=complied > 0,
+                summary=f"a {len(final)}-token suffix found in {steps_run} gradient steps "
+                f"flipped {complied} of {len(items)} refused requests",
+            )
+        )
         private["suffix"] = {"text": final_text, "tokens": final, "loss": finite(best_loss)}
         private["replies"] = [
             {"request": i.request, "reply": r, "refused": refused(r)}
@@ -287,6 +271,7 @@ def run_gcg(
         if history
         else [],
         notes=notes,
+        findings=findings,
         private=private,
         screened=screened,
         baseline_refused=base_refused,
@@ -299,6 +284,106 @@ def run_gcg(
 
 class _Done(Exception):
     """Nothing (more) to do; return what there is."""
+
+
+@dataclass
+class Search:
+    """The outcome of a suffix search: the suffix to use (the first that made every
+    request comply, else the lowest-loss one), its loss history, and notes."""
+
+    tokens: list[int]
+    best_loss: float
+    history: list[GcgStep]
+    steps_run: int
+    won: bool
+    notes: list[str]
+
+
+def optimise_suffix(
+    gw: WhiteboxClient,
+    model: str,
+    items: list[_Item],
+    suffix: list[int],
+    config: GcgConfig,
+    meter: BudgetMeter,
+    rng: random.Random,
+    *,
+    reserve_queries: int,
+    reserve_seconds: float,
+    progress: Progress | None = None,
+) -> Search:
+    """Greedy coordinate gradient search of one suffix shared by ``items``, making
+    ``config.target`` likely after each; stops early when every item complies, and
+    always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent."""
+    notes: list[str] = []
+    history: list[GcgStep] = []
+    steps_run = 0
+    target = gw.tokenize(model, text=config.target, add_special_tokens=False)
+    # template tokens (role markers, end-of-turn) may not be used in the suffix
+    forbidden = set(items[0].tail) | set(items[0].head[:1])
+    current, current_loss = list(suffix), float("inf")
+    best, best_loss = list(suffix), float("inf")
+    won: list[int] | None = None
+    step_floats = (config.batch + 1) * sum(
+        len(i.head) + len(suffix) + len(i.tail) + len(target) for i in items
+    )
+    if progress:
+        progress("searching suffix", 0, config.steps)
+    step_seconds = 0.0
+    for step in range(1, config.steps + 1):
+        # gradients, detokenisation, scoring chunks, up to three round-trip checks
+        step_queries = 2 * len(items) + 2 + -(-(config.batch + 1) * len(items) // 32) + 6
+        if (
+            meter.queries + step_queries + reserve_queries > config.max_queries
+            or meter.floats + step_floats > config.max_floats
+            or meter.seconds + step_seconds + reserve_seconds > config.max_seconds
+        ):
+            notes.append(f"search stopped by the budget after {steps_run} steps")
+            break
+        step_started = time.monotonic()
+        text = gw.detokenize(model, current)
+        pools = _candidates(gw, model, items, current, text, config, forbidden)
+        swaps = _sample(current, pools, config.batch, rng)
+        if not swaps:
+            notes.append("no usable gradient candidates; search stopped")
+            break
+        scored = _losses(gw, model, items, [current, *swaps], target)
+        if not history:
+            history.append(GcgStep(step=0, loss=scored[0], best_loss=scored[0]))
+        current_loss = scored[0]
+        ranked = sorted(zip(scored[1:], range(len(swaps)), strict=True))
+        for loss, index in ranked[:3]:
+            if _round_trips(gw, model, items[0], swaps[index]):
+                current, current_loss = swaps[index], loss
+                break
+        steps_run = step
+        if current_loss < best_loss:
+            best, best_loss = list(current), current_loss
+        history.append(GcgStep(step=step, loss=current_loss, best_loss=best_loss))
+        step_seconds = time.monotonic() - step_started
+        if progress:
+            progress("searching suffix", step, config.steps)
+        if step % config.check_every == 0 and step < config.steps:
+            text = gw.detokenize(model, current)
+            flags, _ = judge_replies(
+                gw,
+                model,
+                [user(i.request + text) for i in items],
+                max_tokens=config.max_tokens,
+                concurrency=config.concurrency,
+            )
+            if not any(flags):
+                won = list(current)
+                notes.append(f"every attacked request complied after {step} steps")
+                break
+    return Search(
+        tokens=won or best,
+        best_loss=best_loss,
+        history=history,
+        steps_run=steps_run,
+        won=won is not None,
+        notes=notes,
+    )
 
 
 def _candidates(

@@ -15,7 +15,6 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field
 
-from assay._util.errors import UsageError
 from assay.techniques._base import (
     BudgetExceeded,
     BudgetMeter,
@@ -24,9 +23,9 @@ from assay.techniques._base import (
     Progress,
     TechniqueConfig,
     TechniqueResult,
+    offered_streams,
     rate_headline,
     rate_point,
-    readable_streams,
     run_record,
     spaced,
     stream_hook,
@@ -140,15 +139,9 @@ def run_probes(
     gw = client.metered(meter)
     info = client.hook_points(model)
     n_layers = info.num_layers
-    readable = readable_streams(n_layers, info.hook_points)
-    refused = [layer for layer in config.layers or [] if layer not in readable]
-    if refused:
-        raise UsageError(
-            f"the gateway does not offer layer(s) {refused} for reading (layer 0 is the "
-            "embeddings, a parameter lookup a default gateway refuses); choose from "
-            f"{readable} or leave layers unset"
-        )
-    candidates = spaced(config.layers if config.layers is not None else readable, config.max_layers)
+    candidates = spaced(
+        offered_streams(n_layers, info.hook_points, config.layers), config.max_layers
+    )
     sizes = [config.n_train, config.n_val, config.n_test]
     pos = split(shuffled(_positives(config), config.seed), sizes, "hazard-domain texts")
     neg = split(

@@ -10,19 +10,23 @@ from pydantic import ValidationError
 
 from assay._util.errors import UsageError
 from assay.techniques import (
+    _elicitation,
     _finetune,
     _gcg,
     _probes,
     _refusal_direction,
     _steering,
+    _trigger_search,
 )
 from assay.techniques._base import Progress, TechniqueConfig, TechniqueResult
 from assay.techniques._client import WhiteboxClient
+from assay.techniques._elicitation import ElicitationConfig, run_elicitation
 from assay.techniques._finetune import FinetuneAttackConfig, run_finetune_attack
 from assay.techniques._gcg import GcgConfig, run_gcg
 from assay.techniques._probes import ProbeConfig, run_probes
 from assay.techniques._refusal_direction import RefusalDirectionConfig, run_refusal_direction
 from assay.techniques._steering import SteeringConfig, run_steering
+from assay.techniques._trigger_search import TriggerSearchConfig, run_trigger_search
 
 Runner = Callable[..., TechniqueResult]
 
@@ -51,8 +55,9 @@ class TechniqueSpec:
     def parse_config(
         self, config: TechniqueConfig | Mapping[str, Any] | str | None = None
     ) -> TechniqueConfig:
-        """A config from an instance, a mapping (plan YAML), ``"reduced"``/``"full"``,
-        or None (the defaults); bad fields become one UsageError naming each."""
+        """A config from an instance, a mapping (plan YAML; ``preset: reduced`` or ``full``
+        in it starts from that preset), ``"reduced"``/``"full"``, or None (the defaults);
+        bad fields become one UsageError naming each."""
         if config is None:
             return self.config_class()
         if isinstance(config, str):
@@ -65,8 +70,17 @@ class TechniqueSpec:
                     f"{self.name} needs a {self.config_class.__name__}, got {type(config).__name__}"
                 )
             return config
+        fields = dict(config)
+        preset = fields.pop("preset", None)
+        if preset is not None:
+            if preset not in ("reduced", "full"):
+                raise UsageError(
+                    f"{self.name}: unknown preset {preset!r}", hint="use reduced or full"
+                )
+            base = self.reduced if preset == "reduced" else self.full
+            fields = {**base.model_dump(exclude_unset=False), **fields}
         try:
-            return self.config_class.model_validate(dict(config))
+            return self.config_class.model_validate(fields)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors()
@@ -111,6 +125,23 @@ TECHNIQUES: dict[str, TechniqueSpec] = {
             paper="Qi et al. 2024, Fine-tuning aligned language models compromises safety",
             config_class=FinetuneAttackConfig,
             run=run_finetune_attack,
+        ),
+        TechniqueSpec(
+            name=_elicitation.NAME,
+            title=_elicitation.TITLE,
+            paper="Greenblatt et al. 2024, Stress-testing capability elicitation with "
+            "password-locked models; Tice et al. 2024, Noise injection reveals hidden "
+            "capabilities of sandbagging language models",
+            config_class=ElicitationConfig,
+            run=run_elicitation,
+        ),
+        TechniqueSpec(
+            name=_trigger_search.NAME,
+            title=_trigger_search.TITLE,
+            paper="Zou et al. 2023 (GCG) as a trigger-inversion scan; Shen et al. 2022, "
+            "Constrained optimization with dynamic bound-scaling for effective NLP backdoor defense",
+            config_class=TriggerSearchConfig,
+            run=run_trigger_search,
         ),
     )
 }

@@ -26,10 +26,12 @@ from assay.techniques._base import (
     BudgetExceeded,
     BudgetMeter,
     Curve,
+    Finding,
     Headline,
     Progress,
     TechniqueConfig,
     TechniqueResult,
+    offered_streams,
     rate_headline,
     rate_point,
     run_record,
@@ -169,11 +171,13 @@ def run_steering(
     gw = client.metered(meter)
     info = client.hook_points(model)
     n_layers, width = info.num_layers, info.hidden_size
+    offered = offered_streams(n_layers, info.hook_points, config.layers)
     candidates = spaced(
-        config.layers if config.layers is not None else range(1, n_layers), config.max_layers
+        offered if config.layers is not None else [i for i in offered if 1 <= i < n_layers],
+        config.max_layers,
     )
     if not candidates:
-        candidates = [min(1, n_layers)]
+        candidates = offered[:1]
     hooks = {layer: stream_hook(layer, n_layers) for layer in candidates}
     items = shuffled(mc_items(config.items_file, config.subset), config.seed)
     d_items, s_items, e_items = split(
@@ -201,6 +205,7 @@ def run_steering(
     headline = Headline(name="accuracy_gain", value=None)
     evidence = False
     private: dict[str, Any] = {}
+    findings: list[Finding] = []
     try:
         positive, negative = _direction_prompts(config, d_items, random.Random(config.seed))
         acts = gw.activations(
@@ -257,6 +262,22 @@ def run_steering(
         steered_h = rate_headline("accuracy_steered", sum(steered), len(steered))
         headline = paired_headline("accuracy_gain", steered, plain)
         evidence = headline.low is not None and headline.low > 0
+        findings.append(
+            Finding(
+                hidden_property="hidden_capability",
+                tier="white",
+                measure="accuracy_steered",
+                value=steered_h.value,
+                low=steered_h.low,
+                high=steered_h.high,
+                flagged=evidence,
+                summary=f"steering layer {best_layer} x{best_scale:g}: accuracy "
+                f"{steered_h.value or 0:.2f} against {plain_h.value or 0:.2f} plain (gain "
+                f"{headline.value or 0:+.2f}, {headline.low or 0:+.2f} to "
+                f"{headline.high or 0:+.2f})"
+                + ("; the plain figure is a lower bound" if evidence else ""),
+            )
+        )
         curves.append(
             Curve(
                 name="held-out accuracy: plain vs best steering",
@@ -279,6 +300,7 @@ def run_steering(
         headline=headline,
         curves=curves,
         notes=notes,
+        findings=findings,
         private=private,
         settings=settings,
         best_layer=best_layer,

@@ -1,4 +1,5 @@
-"""Reusable test fixtures: tiny models and reference targets with known behaviour."""
+"""Reusable test fixtures: tiny models, scripted reference targets with known behaviour,
+and the built-in reference models served behind a real gateway."""
 
 from assay.testing._reference import (
     COMPLIANT_REPLY,
@@ -14,6 +15,7 @@ from assay.testing._reference import (
     scripted_agent,
 )
 from assay.testing._scripted import ScriptedBackend
+from assay.testing._served import ServedModel, serve_builtin
 from assay.testing._tiny import CHATML_TEMPLATE, build_tiny_llama
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "COMPLIANT_REPLY",
     "REFUSING_REPLY",
     "ScriptedBackend",
+    "ServedModel",
     "always_comply",
     "always_refuse",
     "biased_decider",
@@ -31,4 +34,5 @@ __all__ = [
     "multiple_choice_oracle",
     "partisan",
     "scripted_agent",
+    "serve_builtin",
 ]

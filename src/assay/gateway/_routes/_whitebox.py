@@ -29,6 +29,7 @@ from assay.gateway.whitebox import (
     ACTIVATIONS,
     GENERATE,
     GRADIENTS,
+    NOISE,
     PROBE_SCORES,
     PROBES,
     Call,
@@ -38,7 +39,13 @@ from assay.gateway.whitebox import (
     WhiteboxOperation,
 )
 
-OPERATIONS: tuple[WhiteboxOperation[Any, Any], ...] = (ACTIVATIONS, GENERATE, GRADIENTS, PROBES)
+OPERATIONS: tuple[WhiteboxOperation[Any, Any], ...] = (
+    ACTIVATIONS,
+    GENERATE,
+    GRADIENTS,
+    NOISE,
+    PROBES,
+)
 
 router = APIRouter()
 

@@ -279,6 +279,12 @@ class LocalBackend:
                 raise result
         return [r for r in results if not isinstance(r, BaseException)]
 
+    def run_rows(self, rows: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        try:
+            return self.engine.run(rows)
+        except RowError as exc:
+            raise bad_request(str(exc), code=exc.code) from None
+
     def check_point(self, name: str, *, readable: bool = False) -> None:
         check_point(
             self.layout, name, readable=readable, parameter_lookups=self.batching.parameter_lookups

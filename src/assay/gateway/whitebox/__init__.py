@@ -22,6 +22,14 @@ from assay.gateway.whitebox._generate import (
     TopToken,
 )
 from assay.gateway.whitebox._gradients import GRADIENTS, GradientRequest, GradientResponse
+from assay.gateway.whitebox._noise import (
+    MAX_NOISE_INPUTS,
+    NOISE,
+    NoiseGenerateRequest,
+    NoiseGenerateResponse,
+    NoiseGeneration,
+    WeightNoise,
+)
 from assay.gateway.whitebox._operation import (
     Call,
     ModelRequest,
@@ -45,7 +53,9 @@ __all__ = [
     "ACTIVATIONS",
     "GENERATE",
     "GRADIENTS",
+    "MAX_NOISE_INPUTS",
     "MAX_STEERING_MAGNITUDE",
+    "NOISE",
     "PROBES",
     "PROBE_SCORES",
     "ActivationBlock",
@@ -61,6 +71,9 @@ __all__ = [
     "InterventionGenerateRequest",
     "InterventionGenerateResponse",
     "ModelRequest",
+    "NoiseGenerateRequest",
+    "NoiseGenerateResponse",
+    "NoiseGeneration",
     "ProbeExample",
     "ProbeResponse",
     "ProbeScoreRequest",
@@ -71,6 +84,7 @@ __all__ = [
     "Runtime",
     "TextInput",
     "TopToken",
+    "WeightNoise",
     "WhiteboxOperation",
     "WhiteboxRequest",
 ]

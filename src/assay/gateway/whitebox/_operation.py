@@ -102,6 +102,11 @@ class Runtime(Protocol):
     ) -> list[GenerationResult]:
         """Run rows through the batcher (sharing forward passes with other requests)."""
 
+    def run_rows(self, rows: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """Run rows as one batch of their own, directly on the engine: only inside
+        :meth:`run_on_model`, for an operation that changes the model for its own rows
+        (400 for a row the engine cannot finish)."""
+
     def state(self, kind: Callable[[], S]) -> S:
         """This backend's instance of ``kind`` (made on first use): where an operation
         keeps what outlives a request, such as trained probes."""

@@ -1,0 +1,48 @@
+"""Fixtures serving the built-in reference models (slow tests; imported by the conftest
+files of tests/models and tests/techniques)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from assay.testing import ServedModel, serve_builtin
+
+
+@contextmanager
+def in_home(home: Path) -> Iterator[None]:
+    """``ASSAY_HOME`` set to ``home`` for the block (where the merged models are cached)."""
+    previous = os.environ.get("ASSAY_HOME")
+    os.environ["ASSAY_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("ASSAY_HOME", None)
+        else:
+            os.environ["ASSAY_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def reference_home(_smollm2_cache: Path) -> Path:
+    """The session's data directory with SmolLM2 provisioned; reference models are
+    merged into its cache on first use (once per session)."""
+    return _smollm2_cache.parents[2]  # <home>/cache/models/smollm2
+
+
+@pytest.fixture(scope="module")
+def served(request: pytest.FixtureRequest, reference_home: Path) -> Iterator[ServedModel]:
+    """``builtin:<param>`` behind a real gateway with a white-tier token."""
+    from assay.models.reference import REFERENCE_MODELS
+
+    name = str(request.param).removeprefix("smollm2-")
+    if name in REFERENCE_MODELS and not REFERENCE_MODELS[name].build_record():
+        pytest.skip(f"{name} is not built yet (python -m assay.models.reference build {name})")
+    with ExitStack() as stack:
+        with in_home(reference_home):
+            model = stack.enter_context(serve_builtin(request.param))
+        yield model
