@@ -105,7 +105,6 @@ STEP_ROUTES: dict[str, FindingStep] = {
     "attach-reproduction": FindingStep.ATTACH_REPRODUCTION,
     "release-reproduction": FindingStep.RELEASE_REPRODUCTION,
 }
-ROUTE_OF_STEP = {step: name for name, step in STEP_ROUTES.items()}
 
 
 # ---- what a caller sees ----------------------------------------------------------------
