@@ -23,6 +23,7 @@ from assay.registry import (
     _routes_models,
     _routes_orgs,
     _routes_submissions,
+    _routes_webhooks,
 )
 from assay.registry._clock import Clock, SystemClock
 from assay.registry._db import RegistrySession, open_database, session_factory
@@ -122,7 +123,7 @@ def create_app(state: RegistryState) -> FastAPI:
         _routes_submissions.router,
         _routes_submissions.log_router,
         _routes_findings.router,
-        _routes_findings.webhook_router,
+        _routes_webhooks.router,
         _feed.router,
         _pages.router,
     ):
