@@ -15,6 +15,10 @@ proofs are for.
 Checkpoints are c2sp.org/tlog-checkpoint notes (origin, size, base64 root), signed
 with Ed25519 under the origin as key name; witnesses and monitors of other
 transparency logs read them as they are.
+
+Longer than most modules: one data structure (its tables, appends, proofs, and the
+checks of checkpoints and proofs a reader runs); the Merkle arithmetic is in
+``_merkle`` and the signed-note format in ``_note``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ entry (see :func:`publish`).
 Who may take each step is the policy's decision (:mod:`._policy`); this module says
 which steps exist from which state, keeps the trail, and asks :mod:`._webhooks` to
 notify the parties in the same transaction.
+
+Longer than most modules: the state machine, the clock and publication are one
+contract (a step moves the deadline that publication reads); the routes are apart.
 """
 
 from __future__ import annotations

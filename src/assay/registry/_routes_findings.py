@@ -1,5 +1,11 @@
 """Findings and their disclosure: filing, the parties' steps, sealed reproduction
-material, publication proofs (the organisation's webhooks are in ``_routes_webhooks``)."""
+material, publication proofs (the organisation's webhooks are in ``_routes_webhooks``).
+
+Longer than most modules (under 900 lines): filing, reading and every step of a
+finding share the one rendering of a finding (:func:`finding_out`, also used by the
+pages and the feed), the step table and the checks of sealed reproduction material;
+split apart they would import each other. The webhooks are in ``_routes_webhooks``.
+"""
 
 from __future__ import annotations
 
