@@ -5,7 +5,9 @@ Storage is SQLAlchemy 2, so a log lives in SQLite or PostgreSQL, alone in a file
 (``TransparencyLog(path)``) or beside other tables in a service's database
 (``TransparencyLog(engine, name=...)``, the tables created by that service's
 migrations from :data:`TLOG_METADATA`). Several logs share the tables, told apart
-by name. Every leaf hash and every complete subtree hash is stored when a leaf is
+by name. A stand-alone file creates its tables when they are missing and has no
+migrations of its own: the tables have kept their first shape, and a change to them
+needs a migration in each service that holds them and an upgrade path here. Every leaf hash and every complete subtree hash is stored when a leaf is
 appended, so proofs for any tree size take O(log^2 n) row reads and the current root
 O(log n). Triggers refuse UPDATE and DELETE on those tables (SQLite and PostgreSQL;
 on PostgreSQL TRUNCATE too). They guard against accidents and careless tools; whoever
