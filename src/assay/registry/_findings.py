@@ -56,6 +56,7 @@ from assay.registry._log import publication_entry
 from assay.registry._policy import Action
 from assay.registry._types import FindingState, FindingStep, OrgKind
 from assay.registry._visibility import Principal
+from assay.registry._webhooks import WebhookPolicy, enqueue
 
 if TYPE_CHECKING:
     from assay.registry._app import RegistryState
@@ -124,18 +125,6 @@ class DisclosurePolicy:
     grace_after_fix: timedelta = timedelta(days=30)
     max_extension: timedelta = timedelta(days=90)
     routes: tuple[AuthorityRoute, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookPolicy:
-    """How notifications are retried: exponential back-off from ``first_retry``,
-    capped at ``max_interval``, given up after ``max_attempts``."""
-
-    first_retry: timedelta = timedelta(seconds=30)
-    max_interval: timedelta = timedelta(hours=6)
-    max_attempts: int = 18
-    timeout_seconds: float = 10.0
-    allow_private_addresses: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,8 +302,6 @@ def record_step(
     session.add(event)
     session.flush()
     if notify:
-        from assay.registry._webhooks import enqueue
-
         enqueue(session, finding, event)
     return event
 
@@ -338,8 +325,6 @@ def record_filing(
     )
     session.add(event)
     session.flush()
-    from assay.registry._webhooks import enqueue
-
     enqueue(session, finding, event)
     return event
 
