@@ -557,7 +557,7 @@ def test_findings_verify_checks_the_record_the_entry_and_the_proof(
     from typer.testing import CliRunner
 
     from assay._util.errors import AssayError
-    from assay.cli import _registry, app
+    from assay.cli import _registry_findings, app
 
     fid = file_finding(world, setup["version"]["id"], "verify")["id"]
     world.clock.advance(90 * DAY)
@@ -577,7 +577,7 @@ def test_findings_verify_checks_the_record_the_entry_and_the_proof(
         def get(self, path: str) -> Any:
             return json.loads(json.dumps(served[path]))
 
-    monkeypatch.setattr(_registry, "_client", lambda registry: Client())
+    monkeypatch.setattr(_registry_findings, "_client", lambda registry: Client())
     runner = CliRunner()
     ok = runner.invoke(app, ["registry", "findings", "verify", str(fid), "-r", "http://x"])
     assert ok.exit_code == 0 and f"verified: finding #{fid} published" in ok.output

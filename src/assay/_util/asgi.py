@@ -1,4 +1,5 @@
-"""ASGI middleware shared by assay's services."""
+"""ASGI pieces shared by assay's services: reading a request body under a size cap,
+handing it on to the app, answering with a JSON error."""
 
 from __future__ import annotations
 
@@ -24,48 +25,71 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        body, disconnected = await read_body(scope, receive, self.max_bytes)
+        if disconnected:
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+        if body is None:
+            message = f"request body larger than the limit of {self.max_bytes} bytes"
+            await send_json(send, 413, self.error_body(message))
+            return
+        await self.app(scope, replay(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> tuple[bytes | None, bool]:
+    """The whole request body, or None when it exceeds ``max_bytes`` (declared in
+    ``content-length`` or actually sent); and whether the client went away meanwhile
+    (the body is then what arrived before)."""
+    declared = request_header(scope, b"content-length")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None, False
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            return None, False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
 
-    async def _reject(self, send: Send) -> None:
-        payload = json.dumps(
-            self.error_body(f"request body larger than the limit of {self.max_bytes} bytes")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read) first."""
+    replayed = False
+
+    async def replayed_receive() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed_receive
+
+
+def request_header(scope: Scope, name: bytes) -> str:
+    """A request header's value (the first, latin-1), or ``""``."""
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+async def send_json(send: Send, status: int, body: Any) -> None:
+    """Answer with ``body`` as JSON."""
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

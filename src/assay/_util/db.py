@@ -1,6 +1,12 @@
-"""SQLAlchemy engines for assay's services: SQLite files by default, any SQLAlchemy URL
-(PostgreSQL through ``postgresql+psycopg://``) in deployment, the schema brought up to
-date by the service's Alembic migrations when the database opens."""
+"""SQLAlchemy engines for every assay store: SQLite files by default, any SQLAlchemy URL
+(PostgreSQL through ``postgresql+psycopg://``) in deployment.
+
+Every store declares its tables with SQLAlchemy 2. A service's database (the gateway's,
+the registry's), which a deployment may put on PostgreSQL and keep for years, is brought
+up to date by that service's Alembic migrations when it opens (:func:`migrate`). A local
+file that belongs to one artefact (an audit folder's run store, a stand-alone
+transparency log file) creates its tables when it opens and says in its docstring why
+it needs no migrations."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import weakref
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -28,8 +34,10 @@ def database_url(text: str) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite://`` is one shared in-memory database)."""
+def open_engine(url: str, *, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> Engine:
+    """An engine for ``url`` (``sqlite://`` is one shared in-memory database). SQLite
+    runs in WAL mode; ``synchronous="FULL"`` makes every commit survive a power loss,
+    ``"NORMAL"`` (faster) only a crash or kill of the process."""
     try:
         if url in ("sqlite://", "sqlite:///:memory:"):
             engine = create_engine(
@@ -46,7 +54,11 @@ def open_engine(url: str) -> Engine:
             hint="use a SQLite path or postgresql+psycopg://USER@HOST/DB",
         ) from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, synchronous)
+
+        event.listen(engine, "connect", pragmas)
     return engine
 
 
@@ -84,10 +96,10 @@ def _redacted(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -30,3 +30,12 @@ def subdir(name: str) -> Path:
     path = assay_home() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file beside it, so a reader (or a
+    crash) sees the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -155,7 +155,8 @@ def decode_json_payload(payload: bytes) -> dict[str, Any]:
     return data
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A ``json.loads`` object hook that refuses an object with a key twice."""
     data: dict[str, Any] = {}
     for key, value in pairs:
         if key in data:
@@ -170,4 +171,4 @@ def _no_constant(name: str) -> Any:
 
 def strict_json_loads(data: str | bytes) -> Any:
     """JSON as the RFC has it: no duplicate keys, no NaN or Infinity."""
-    return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    return json.loads(data, object_pairs_hook=no_duplicate_keys, parse_constant=_no_constant)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._util.hashing import CanonicalJSONError, canonical_json, sha256_bytes
+from assay.attest._dsse import no_duplicate_keys
 from assay.attest._merkle import MAX_PROOF_LENGTH, MerkleTree, leaf_hash, merkle_root
 from assay.attest._merkle import verify_inclusion as _verify_inclusion
 
@@ -96,23 +97,12 @@ def _representable(value: Any) -> Any:
     return value
 
 
-def _loads_no_duplicates(text: str) -> Any:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in data:
-                raise ValueError(f"duplicate key {key!r}")
-            data[key] = value
-        return data
-
-    return json.loads(text, object_pairs_hook=hook)
-
-
 def parse_record(line: str) -> dict[str, Any]:
     """A record line as a dict, insisting on its canonical spelling (RFC 8785, or the
     sorted-keys spelling of folders written before it)."""
     try:
-        record = _loads_no_duplicates(line)
+        # duplicate keys refused as in envelopes; NaN allowed: legacy records may hold it
+        record = json.loads(line, object_pairs_hook=no_duplicate_keys)
     except ValueError as exc:
         raise RecordsError(f"a record is not JSON: {exc}") from None
     if not isinstance(record, dict):

@@ -16,6 +16,7 @@ import jsonschema
 
 from assay._util.errors import AssayError
 from assay._util.hashing import sha256_bytes, sha256_file, sha256_json
+from assay._util.paths import atomic_write_text
 from assay.attest._dsse import EnvelopeError, decode_json_payload, sign_envelope, verify_envelope
 from assay.attest._keys import SigningKey, load_or_create_key
 from assay.attest._samples import SAMPLES_FILE, samples_tree
@@ -33,7 +34,6 @@ PREDICATE_SCHEMA_PATH = (
     Path(__file__).parent / "schema" / f"audit-predicate-{PREDICATE_SCHEMA_VERSION}.schema.json"
 )
 REPORT_FILE = "report.json"
-ATTESTED_FILES = (REPORT_FILE, SAMPLES_FILE)
 GATEWAY_LOG_PAYLOAD_TYPE = "application/vnd.assay.gateway-log+json"
 SOURCE_MANIFEST = "assay-source-manifest-v1"
 
@@ -281,10 +281,7 @@ def statement_bytes(statement: dict[str, Any]) -> bytes:
 
 
 def write_envelope(path: Path, envelope: dict[str, Any]) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(envelope, indent=2) + "\n")
 
 
 def attest_audit(

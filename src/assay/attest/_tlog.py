@@ -5,7 +5,9 @@ Storage is SQLAlchemy 2, so a log lives in SQLite or PostgreSQL, alone in a file
 (``TransparencyLog(path)``) or beside other tables in a service's database
 (``TransparencyLog(engine, name=...)``, the tables created by that service's
 migrations from :data:`TLOG_METADATA`). Several logs share the tables, told apart
-by name. Every leaf hash and every complete subtree hash is stored when a leaf is
+by name. A stand-alone file creates its tables when they are missing and has no
+migrations of its own: the tables have kept their first shape, and a change to them
+needs a migration in each service that holds them and an upgrade path here. Every leaf hash and every complete subtree hash is stored when a leaf is
 appended, so proofs for any tree size take O(log^2 n) row reads and the current root
 O(log n). Triggers refuse UPDATE and DELETE on those tables (SQLite and PostgreSQL;
 on PostgreSQL TRUNCATE too). They guard against accidents and careless tools; whoever
@@ -15,6 +17,10 @@ proofs are for.
 Checkpoints are c2sp.org/tlog-checkpoint notes (origin, size, base64 root), signed
 with Ed25519 under the origin as key name; witnesses and monitors of other
 transparency logs read them as they are.
+
+Longer than most modules: one data structure (its tables, appends, proofs, and the
+checks of checkpoints and proofs a reader runs); the Merkle arithmetic is in
+``_merkle`` and the signed-note format in ``_note``.
 """
 
 from __future__ import annotations
@@ -22,9 +28,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +41,6 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    create_engine,
-    event,
     func,
     insert,
     select,
@@ -48,6 +50,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from assay._util.db import database_url, open_engine, serialized
 from assay._util.hashing import canonical_json, sha256_bytes
 from assay.attest._keys import SigningKey
 from assay.attest._merkle import (
@@ -153,17 +156,6 @@ def create_tables(connection: Connection | Engine) -> None:
     }.get(connection.dialect.name, [])
     for statement in triggers:
         connection.execute(text(statement))
-
-
-_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-
-
-def engine_lock(engine: Engine) -> AbstractContextManager[Any]:
-    """A lock around database work when the database is one shared in-memory SQLite
-    connection (which threads must not use at the same time); a no-op otherwise."""
-    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
-        return _LOCKS.setdefault(engine, threading.RLock())
-    return nullcontext()
 
 
 class LogError(ValueError):
@@ -272,23 +264,6 @@ def check_consistency(trusted: Checkpoint, newer: Checkpoint, proof: Sequence[by
         )
 
 
-def sqlite_engine(path: Path | str) -> Engine:
-    """A SQLite engine for a log file (WAL, full sync, a generous busy timeout)."""
-    engine = create_engine(
-        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
-    )
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
-
-
 class TransparencyLog:
     """An append-only Merkle log in a database. Safe across threads and processes."""
 
@@ -300,7 +275,7 @@ class TransparencyLog:
         name: str = DEFAULT_LOG,
     ) -> None:
         self._owns_engine = not isinstance(where, Engine)
-        self.engine = sqlite_engine(where) if not isinstance(where, Engine) else where
+        self.engine = where if isinstance(where, Engine) else open_engine(database_url(str(where)))
         if self._owns_engine:
             create_tables(self.engine)
         self.name = name
@@ -310,16 +285,16 @@ class TransparencyLog:
     def _origin(self, origin: str) -> str:
         """The origin this log was created with (set now if the log is new)."""
         query = select(LogRow.origin).where(LogRow.name == self.name)
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is not None:
             return str(row[0])
         try:
-            with engine_lock(self.engine), self.engine.begin() as conn:
+            with serialized(self.engine), self.engine.begin() as conn:
                 conn.execute(insert(LogRow).values(name=self.name, origin=origin))
         except IntegrityError:  # created meanwhile by another process: take its origin
             pass
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             return str(conn.execute(query).scalar_one())
 
     def close(self) -> None:
@@ -340,7 +315,7 @@ class TransparencyLog:
 
     @property
     def size(self) -> int:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             return self._size(conn)
 
     def _node(self, conn: Connection, level: int, index: int) -> bytes:
@@ -356,11 +331,11 @@ class TransparencyLog:
         return bytes(value)
 
     def node(self, level: int, index: int) -> bytes:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             return self._node(conn, level, index)
 
     def entry(self, index: int) -> bytes:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             value = conn.execute(
                 select(LeafRow.data).where(LeafRow.log == self.name, LeafRow.idx == index)
             ).scalar()
@@ -379,14 +354,14 @@ class TransparencyLog:
             query = query.where(LeafRow.idx < stop)
         if tag is not None:
             query = query.where(LeafRow.tag == tag)
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             rows = conn.execute(query.order_by(LeafRow.idx)).all()
         for idx, data in rows:
             yield int(idx), bytes(data)
 
     def find(self, data: bytes) -> int | None:
         """The index of the first entry equal to ``data``, if any."""
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             value = conn.execute(
                 select(func.min(LeafRow.idx)).where(
                     LeafRow.log == self.name, LeafRow.leaf_hash == leaf_hash(data)
@@ -412,7 +387,7 @@ class TransparencyLog:
             raise ValueError("a log tag has at most 200 characters")
         for attempt in range(_APPEND_ATTEMPTS):
             try:
-                with self._lock, engine_lock(self.engine), self.engine.begin() as conn:
+                with self._lock, serialized(self.engine), self.engine.begin() as conn:
                     return self._append(conn, batch, tag)
             except (IntegrityError, OperationalError):
                 if attempt == _APPEND_ATTEMPTS - 1:
@@ -462,18 +437,18 @@ class TransparencyLog:
         return size
 
     def root(self, size: int | None = None) -> bytes:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             return root_hash(_Nodes(self, conn), self._size_or(conn, size))
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             n = self._size_or(conn, size)
             if not 0 <= index < n:
                 raise LogError(f"entry {index} is not in a tree of size {n}")
             return inclusion_path(_Nodes(self, conn), index, n)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             n = self._size_or(conn, new_size)
             if not 0 <= old_size <= n:
                 raise LogError(f"no consistency proof from size {old_size} to {n}")
@@ -481,7 +456,7 @@ class TransparencyLog:
 
     def checkpoint(self, size: int | None = None) -> Checkpoint:
         """The tree head at ``size`` (default: now), unsigned."""
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             n = self._size_or(conn, size)
             return Checkpoint(self.origin, n, root_hash(_Nodes(self, conn), n))
 
@@ -515,7 +490,7 @@ class TransparencyLog:
     def verify_integrity(self) -> int:
         """Recompute every stored hash from the entries; raise :class:`LogError` on a
         mismatch or a gap (someone edited the tables underneath). Returns the size."""
-        with engine_lock(self.engine), self.engine.connect() as conn:
+        with serialized(self.engine), self.engine.connect() as conn:
             level: list[bytes] = []
             rows = conn.execute(
                 select(LeafRow.idx, LeafRow.leaf_hash, LeafRow.data)

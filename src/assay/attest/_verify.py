@@ -6,6 +6,9 @@ the predicate, then whatever is at hand: report.json and samples.jsonl (digests 
 the Merkle root over the records), model weights, locally installed suites,
 disclosed records, a transparency-log inclusion proof and a checkpoint already
 trusted. Structural failures stop early; the rest are all reported.
+
+Longer than most modules: one ordered list of checks, each short, that must run in
+this order and report into one result.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Audits: plans, target endpoints, resumable runs through Inspect, and their outputs."""
 
+from assay.audit._config import INSPECT_EVAL_OPTIONS, AuditConfig, AuditInterrupted, AuditOutcome
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
 from assay.audit._plan import (
     CONFIDENCE,
@@ -14,13 +15,7 @@ from assay.audit._plan import (
     plan_schema,
 )
 from assay.audit._rerun import RerunOutcome, rerun_attestation
-from assay.audit._runner import (
-    INSPECT_EVAL_OPTIONS,
-    AuditConfig,
-    AuditInterrupted,
-    AuditOutcome,
-    run_audit,
-)
+from assay.audit._runner import run_audit
 from assay.audit._store import RunStore
 
 __all__ = [

@@ -18,8 +18,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assay._util.errors import UsageError
+from assay.audit._config import AuditConfig, AuditOutcome
 from assay.audit._plan import load_plan
-from assay.audit._runner import AuditConfig, AuditOutcome, run_audit
+from assay.audit._runner import run_audit
 from assay.gateway import Tier
 from assay.report import Comparison, compare_reports, sample_values
 

@@ -3,6 +3,15 @@
 One SQLite file per audit output directory. A rerun with the same configuration
 reads which samples are done and runs only the rest; a rerun with a different
 configuration is refused instead of mixing results.
+
+Stored the way every assay store is (:mod:`assay._util.db`): SQLAlchemy 2 models on an
+engine from :func:`~assay._util.db.open_engine`. Unlike the gateway's and the
+registry's databases it has no Alembic migrations, on purpose: it is a local file that
+belongs to one audit folder, never a shared PostgreSQL database; it lives as long as
+the audit is being run or resumed; and the tables are created when missing. Its schema
+is unchanged since the first release (``tests/audit/test_store.py`` opens a folder
+written by that schema); a change to it must either keep reading such folders or
+refuse them with a message to rerun with ``--fresh``.
 """
 
 from __future__ import annotations
@@ -13,10 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assay._util.db import database_url, open_engine
 from assay._util.errors import UsageError
 from assay.attest import record_line
 from assay.records import SampleRecord
@@ -56,8 +66,9 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._engine: Engine = create_engine(f"sqlite:///{path}")
-        event.listen(self._engine, "connect", _sqlite_pragmas)
+        # NORMAL: a committed sample survives the process being killed (not a power loss),
+        # and an audit commits once per sample
+        self._engine: Engine = open_engine(database_url(str(path)), synchronous="NORMAL")
         _Base.metadata.create_all(self._engine)
 
     def bind_config(self, digest: str, config: dict[str, Any], *, fresh: bool) -> bool:
@@ -119,14 +130,6 @@ class RunStore:
 
     def close(self) -> None:
         self._engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL + NORMAL: a committed sample survives the process being killed.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _record(row: _SampleRow) -> SampleRecord:

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from assay._util.errors import AssayError, UsageError
+from assay._util.paths import atomic_write_text
 
 attest_app = typer.Typer(
     help="Co-sign attestations and record them in a transparency log.", no_args_is_help=True
@@ -28,9 +29,7 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _audit_statement(envelope: Any, path: Path) -> tuple[bytes, dict[str, Any]]:

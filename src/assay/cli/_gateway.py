@@ -1,4 +1,8 @@
-"""``assay gateway serve``, ``assay gateway token ...`` and ``assay gateway log ...``."""
+"""``assay gateway serve``, ``assay gateway token ...`` and ``assay gateway log ...``.
+
+Longer than most modules: three small command groups (serve, token, log) over the
+same options and output helpers.
+"""
 
 from __future__ import annotations
 

@@ -1,20 +1,20 @@
 """The gateway's database: tokens with their quotas and usage, the request log (the
-Merkle log tables of :mod:`assay.attest`), and fine-tuning jobs. SQLite by default, any SQLAlchemy URL (PostgreSQL) works;
-the schema is managed by Alembic migrations that run when the database opens."""
+Merkle log tables of :mod:`assay.attest`), and fine-tuning jobs. SQLite by default, any
+SQLAlchemy URL (PostgreSQL) works; the schema is managed by Alembic migrations that run
+when the database opens (engines and migrations as :mod:`assay._util.db` opens them for
+every service)."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import StaticPool
 
-from assay.attest import engine_lock
+from assay._util.db import migrate, open_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -67,53 +67,12 @@ class JobRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-def serialized(engine: Engine) -> AbstractContextManager[Any]:
-    """A lock around database work when the database is one shared in-memory
-    connection (which threads must not use at the same time); a no-op otherwise.
-    The same lock as the request log's (:func:`assay.attest.engine_lock`)."""
-    return engine_lock(engine)
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def open_database(url: str) -> Engine:
     """Open (creating or migrating) the gateway database at ``url``."""
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    elif url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    engine = open_engine(url)
+    migrate(engine, MIGRATIONS)
     return engine
-
-
-def migrate(engine: Engine) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged log entry survives a crash
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

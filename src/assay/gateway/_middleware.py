@@ -18,6 +18,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assay._util.asgi import read_body, replay, request_header, send_json
 from assay.gateway._log import RequestLog, body_commitment
 from assay.gateway._tokens import TokenInfo, TokenRejected, TokenStore
 
@@ -48,7 +49,9 @@ class GatewayFront:
             await self.app(scope, receive, send)
             return
         started = time.monotonic()
-        body = await self._read_body(scope, receive)
+        body, disconnected = await read_body(scope, receive, self.max_bytes)
+        if disconnected:
+            scope.setdefault("state", {})["assay_disconnected"] = True
         too_large = body is None
         token = self._token(scope)
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -57,7 +60,7 @@ class GatewayFront:
                 await _send_error(send, 413, self._too_large(), "request_too_large")
                 return
             assert body is not None
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
 
         state["assay_token"] = token
@@ -132,13 +135,13 @@ class GatewayFront:
                 await _send_error(send_with_receipt, 400, problem, "invalid_unicode")
             else:
                 assert body is not None
-                await self.app(scope, _replay(body, receive), send_with_receipt)
+                await self.app(scope, replay(body, receive), send_with_receipt)
         finally:
             if not ended:  # the app raised, or the client went away before an answer
                 await finish(CLIENT_CLOSED if state.get("assay_disconnected") else 500)
 
     def _token(self, scope: Scope) -> TokenInfo | None:
-        header = _header(scope, b"authorization")
+        header = request_header(scope, b"authorization")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             return None
@@ -147,55 +150,14 @@ class GatewayFront:
         except TokenRejected:
             return None
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None when it exceeds the cap (declared or actual)."""
-        declared = _header(scope, b"content-length")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                scope.setdefault("state", {})["assay_disconnected"] = True
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
     def _too_large(self) -> str:
         return f"request body larger than this gateway's limit of {self.max_bytes} bytes"
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope.get("headers") or []:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return ""
 
 
 def _salt(scope: Scope) -> tuple[bytes, str | None]:
     """The client's salt (``x-assay-salt``, hex, 16-64 bytes) or a fresh random one,
     with the problem when the client's cannot be used."""
-    supplied = _header(scope, b"x-assay-salt")
+    supplied = request_header(scope, b"x-assay-salt")
     if not supplied:
         return secrets.token_bytes(16), None
     try:
@@ -262,18 +224,5 @@ def _has_lone_surrogate(value: Any) -> bool:
 async def _send_error(
     send: Send, status: int, message: str, code: str, param: str | None = None
 ) -> None:
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    }
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    await send_json(send, status, {"error": error})

@@ -1,8 +1,9 @@
 """Bearer tokens scoped to an engagement, a tier, models and quotas; stored only as hashes.
 
-A token reads ``asy_<id>_<secret>``. The id is public (it names the token in logs
-and in ``token list``); the store keeps only ``sha256(token)`` and compares it in
-constant time, so a leaked database grants nothing.
+A token reads ``asy_<id>_<secret>``, generated, hashed and checked as
+:mod:`assay._util.tokens` does for every service: the id is public (it names the token
+in logs and in ``token list``); the store keeps only ``sha256(token)`` and compares it
+in constant time, so a leaked database grants nothing.
 
 Quotas hold under concurrency: a request first *reserves* its worst case (one
 request, prompt plus maximum new tokens, the most floats it could return) in one
@@ -12,9 +13,6 @@ take the last unit of a quota, whatever the number of workers.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +22,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from assay._util.db import aware, serialized
 from assay._util.errors import UsageError
-from assay.gateway._db import TokenRow, aware, open_database, serialized, utcnow
+from assay._util.tokens import generate_token, hash_matches, token_status
+from assay._util.tokens import token_id as presented_token_id
+from assay.gateway._db import TokenRow, open_database, utcnow
 from assay.gateway._tiers import Tier
 
 TOKEN_PREFIX = "asy"
@@ -71,12 +72,9 @@ class TokenInfo:
         return ALL_MODELS in self.models or model in self.models or base in self.models
 
     def status(self, now: datetime | None = None) -> str:
-        now = now or datetime.now(UTC)
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return token_status(
+            revoked_at=self.revoked_at, expires_at=self.expires_at, now=now or datetime.now(UTC)
+        )
 
 
 class Unchanged:
@@ -139,12 +137,11 @@ class TokenStore:
         ):
             if value is not None and value < 1:
                 raise UsageError(f"{name} must be at least 1, got {value}")
-        token_id = secrets.token_hex(6)
-        secret = f"{TOKEN_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
+        new = generate_token(TOKEN_PREFIX)
         now = utcnow()
         row = TokenRow(
-            id=token_id,
-            secret_hash=_hash(secret),
+            id=new.id,
+            secret_hash=new.hash,
             tier=tier.value,
             engagement=engagement,
             models=list(models) or [ALL_MODELS],
@@ -166,19 +163,18 @@ class TokenStore:
         with serialized(self.engine), Session(self.engine) as session, session.begin():
             session.add(row)
             info = _info(row)
-        return info, secret
+        return info, new.secret
 
     def verify(self, presented: str) -> TokenInfo:
         """Return the token's grant, or raise :class:`TokenRejected` saying why."""
-        parts = presented.split("_", 2)
-        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        presented_id = presented_token_id(presented, TOKEN_PREFIX)
+        if presented_id is None:
             raise TokenRejected("malformed token: expected asy_<id>_<secret>")
         with serialized(self.engine), Session(self.engine) as session:
-            row = session.get(TokenRow, parts[1])
-            # Compare even for unknown ids so timing does not reveal which ids exist.
-            expected = row.secret_hash if row is not None else _hash("unknown")
-            if not hmac.compare_digest(expected, _hash(presented)) or row is None:
+            row = session.get(TokenRow, presented_id)
+            if not hash_matches(row.secret_hash if row is not None else None, presented):
                 raise TokenRejected("invalid token")
+            assert row is not None
             info = _info(row)
         status = info.status()
         if status != "active":
@@ -351,10 +347,6 @@ def _exceeded(usage: Usage, requests: int, tokens: int, floats: int) -> str:
     if usage.max_floats is not None and usage.floats + floats > usage.max_floats:
         return "floats"
     return "concurrent reservations"
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _info(row: TokenRow) -> TokenInfo:

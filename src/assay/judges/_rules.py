@@ -23,6 +23,9 @@ The rules were written against the ``tuning`` part of ``data/refusal_judge.jsonl
 the figures reported with every result are measured on its ``held_out`` part. (Longer
 than most modules: the rules are data, and they are kept in one place so they can be
 read, and changed, together.)
+
+Longer than most modules: most of it is the rule tables (phrases and patterns); the
+decision over them is short.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from assay.registry._findings import (
     AuthorityRoute,
     DisclosurePolicy,
     Settings,
-    WebhookPolicy,
     load_settings,
     sweep,
 )
@@ -36,7 +35,12 @@ from assay.registry._types import (
     Severity,
     Visibility,
 )
-from assay.registry._webhooks import WebhookVerificationError, deliver_due, verify_webhook
+from assay.registry._webhooks import (
+    WebhookPolicy,
+    WebhookVerificationError,
+    deliver_due,
+    verify_webhook,
+)
 from assay.registry._worker import Worker, run_once, serve_registry
 
 __all__ = [

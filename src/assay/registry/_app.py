@@ -23,15 +23,17 @@ from assay.registry import (
     _routes_models,
     _routes_orgs,
     _routes_submissions,
+    _routes_webhooks,
 )
 from assay.registry._clock import Clock, SystemClock
 from assay.registry._db import RegistrySession, open_database, session_factory
 from assay.registry._deps import Caller, respond
 from assay.registry._errors import error_body, install_error_handlers
-from assay.registry._findings import DisclosurePolicy, Settings, WebhookPolicy
+from assay.registry._findings import DisclosurePolicy, Settings
 from assay.registry._ingest import Limits
 from assay.registry._log import RegistryLog
 from assay.registry._policy import Action, authorize
+from assay.registry._webhooks import WebhookPolicy
 
 DEFAULT_ORIGIN = "assay.registry/log"
 LOG_KEY_NAME = "registry-log"
@@ -122,7 +124,7 @@ def create_app(state: RegistryState) -> FastAPI:
         _routes_submissions.router,
         _routes_submissions.log_router,
         _routes_findings.router,
-        _routes_findings.webhook_router,
+        _routes_webhooks.router,
         _feed.router,
         _pages.router,
     ):

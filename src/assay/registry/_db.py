@@ -3,6 +3,8 @@
 Histories are append-only: classes marked :class:`AppendOnly` are refused UPDATE and
 DELETE by the ORM (a flush or a bulk statement raises :class:`AppendOnlyError`) and,
 below it, by database triggers created in the migrations.
+
+Longer than most modules: declarations only, one class per table.
 """
 
 from __future__ import annotations

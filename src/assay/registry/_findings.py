@@ -20,6 +20,9 @@ entry (see :func:`publish`).
 Who may take each step is the policy's decision (:mod:`._policy`); this module says
 which steps exist from which state, keeps the trail, and asks :mod:`._webhooks` to
 notify the parties in the same transaction.
+
+Longer than most modules: the state machine, the clock and publication are one
+contract (a step moves the deadline that publication reads); the routes are apart.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from assay.registry._log import publication_entry
 from assay.registry._policy import Action
 from assay.registry._types import FindingState, FindingStep, OrgKind
 from assay.registry._visibility import Principal
+from assay.registry._webhooks import WebhookPolicy, enqueue
 
 if TYPE_CHECKING:
     from assay.registry._app import RegistryState
@@ -121,18 +125,6 @@ class DisclosurePolicy:
     grace_after_fix: timedelta = timedelta(days=30)
     max_extension: timedelta = timedelta(days=90)
     routes: tuple[AuthorityRoute, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookPolicy:
-    """How notifications are retried: exponential back-off from ``first_retry``,
-    capped at ``max_interval``, given up after ``max_attempts``."""
-
-    first_retry: timedelta = timedelta(seconds=30)
-    max_interval: timedelta = timedelta(hours=6)
-    max_attempts: int = 18
-    timeout_seconds: float = 10.0
-    allow_private_addresses: bool = False
 
 
 @dataclass(frozen=True)
@@ -310,8 +302,6 @@ def record_step(
     session.add(event)
     session.flush()
     if notify:
-        from assay.registry._webhooks import enqueue
-
         enqueue(session, finding, event)
     return event
 
@@ -335,8 +325,6 @@ def record_filing(
     )
     session.add(event)
     session.flush()
-    from assay.registry._webhooks import enqueue
-
     enqueue(session, finding, event)
     return event
 

@@ -7,6 +7,9 @@ the reader may take, the form to file a finding, engagements.
 
 Every page asks the same policy and visibility functions as the API; a finding is
 rendered from :func:`._routes_findings.finding_out`, as in the API.
+
+Longer than most modules: one router of about twenty short page handlers that share
+the session, form and rendering helpers; the templates hold the markup.
 """
 
 from __future__ import annotations

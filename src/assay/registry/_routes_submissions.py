@@ -1,4 +1,9 @@
-"""Submitted audits: ingest, reading, co-signing, publication; and the transparency log."""
+"""Submitted audits: ingest, reading, co-signing, publication; and the transparency log.
+
+Longer than most modules: the routes of a submission's life (ingest, reading,
+co-signing, publication) and of the log it is entered in share the same loading and
+visibility helpers.
+"""
 
 from __future__ import annotations
 

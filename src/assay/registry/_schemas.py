@@ -1,4 +1,8 @@
-"""Request and response bodies of the registry's JSON API."""
+"""Request and response bodies of the registry's JSON API.
+
+Longer than most modules: declarations only (Pydantic models with their bounds), one
+per body of the API, kept together so the API's shapes read in one place.
+"""
 
 from __future__ import annotations
 

@@ -84,10 +84,6 @@ def seal(public: bytes, plaintext: bytes) -> bytes:
     return SealedBox(PublicKey(public)).encrypt(plaintext)
 
 
-def _private_path(name: str) -> os.PathLike[str]:
-    return keys_dir() / f"{check_key_name(name)}.x25519"
-
-
 def load_sealing_key(name: str) -> SealingKey:
     """An existing sealing key by name (never generated here)."""
     path = keys_dir() / f"{check_key_name(name)}.x25519"

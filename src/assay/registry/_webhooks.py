@@ -27,7 +27,8 @@ import secrets
 import socket
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -37,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from assay._util.db import aware
 from assay.registry._db import Finding, FindingEvent, Organisation, OutboxMessage, Webhook
-from assay.registry._findings import WebhookPolicy
 from assay.registry._types import OrgKind
 from assay.registry._visibility import Sight, org_principal, sight
 
@@ -48,6 +48,18 @@ SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE = 5 * 60
 DELIVERY_LEASE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """How notifications are retried: exponential back-off from ``first_retry``,
+    capped at ``max_interval``, given up after ``max_attempts``."""
+
+    first_retry: timedelta = timedelta(seconds=30)
+    max_interval: timedelta = timedelta(hours=6)
+    max_attempts: int = 18
+    timeout_seconds: float = 10.0
+    allow_private_addresses: bool = False
 
 
 class WebhookVerificationError(ValueError):
@@ -256,8 +268,6 @@ def deliver_due(reg: RegistryState, *, limit: int = 100) -> int:
 
 
 def _claim(reg: RegistryState, message_id: int, now: datetime) -> bool:
-    from datetime import timedelta
-
     with reg.sessions() as session:
         result = session.execute(
             update(OutboxMessage)
@@ -278,8 +288,6 @@ def _claim(reg: RegistryState, message_id: int, now: datetime) -> bool:
 
 
 def _deliver_one(reg: RegistryState, http: httpx.Client, message_id: int, now: datetime) -> int:
-    from datetime import timedelta
-
     if not _claim(reg, message_id, now):
         return 0
     policy = reg.webhooks

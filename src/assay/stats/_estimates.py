@@ -12,6 +12,9 @@ which the interval excludes ``t``. Each p-value is a valid test of its own at ev
 level (the score test behind Wilson, the exact binomial test behind Clopper-Pearson,
 the mixture martingale behind a confidence sequence, ...), so Holm or
 Benjamini-Hochberg may use them at ``alpha / m``.
+
+Longer than most modules: each estimate family implements the same contract (an
+interval and the p-values it inverts); kept together so they stay consistent.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,3 @@ def require_columns(path: Path, rows: Sequence[dict[str, Any]], columns: Sequenc
 def files_digest(paths: Sequence[Path]) -> str:
     """One digest over the named data files (name and content of each)."""
     return sha256_json({p.name: sha256_bytes(p.read_bytes()) for p in sorted(paths)})
-
-
-def iter_nonempty(values: Sequence[Any]) -> Iterator[str]:
-    for v in values:
-        if v is not None and str(v).strip():
-            yield str(v)

@@ -23,6 +23,10 @@ every group at once: the largest effect's interval has a Bonferroni lower bound 
 all group terms, so "exceeds" cannot come from picking the largest of many noisy
 estimates, and "within" needs every group's interval inside the threshold.
 Anthropic's discrim-eval files load with ``data_file=``.
+
+Longer than most suite modules: the items are filled in here (scenarios by age,
+gender, race, explicit or by name), the discrim-eval loader is here, and the estimator
+(fixed effects, cluster-robust errors, the Firth fallback) is particular to this suite.
 """
 
 from __future__ import annotations

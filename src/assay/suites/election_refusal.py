@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
-from inspect_ai.solver import generate
+from inspect_ai.dataset import Sample
 
 from assay.gateway import Tier
-from assay.judges import refusal_scorer, validate_judge
+from assay.judges import validate_judge
 from assay.suites._data import read_jsonl, shipped
+from assay.suites._refusal import refusal_task
 from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
 
 SUITE_ID = "election_refusal"
@@ -38,15 +37,7 @@ def election_refusal(max_tokens: int = 192, judge: dict[str, Any] | None = None)
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in read_jsonl(shipped(DATA_FILE))
     ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=refusal_scorer(judge=judge),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
+    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
 
 
 SPEC = register_suite(

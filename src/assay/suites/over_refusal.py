@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
-from inspect_ai.solver import generate
+from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
-from assay.judges import refusal_scorer, validate_judge
+from assay.judges import validate_judge
 from assay.suites._data import read_table, require_columns, shipped
+from assay.suites._refusal import refusal_task
 from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
 
 SUITE_ID = "over_refusal"
@@ -87,15 +86,7 @@ def over_refusal(
         Sample(id=p["id"], input=p["prompt"], metadata={"type": p["type"], "label": p["label"]})
         for p in prompts
     ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=refusal_scorer(judge=judge),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
+    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
 
 
 SPEC = register_suite(

@@ -59,9 +59,7 @@ class BatchStats:
 
     batches: int = 0
     requests: int = 0
-    largest_batch: int = 0
     admitted: int = 0  # requests that joined a running batch
-    retried_alone: int = 0  # rows rerun one by one after their batch failed as a whole
     sizes: list[int] = field(default_factory=list)  # the last 1024 batch sizes
 
 
@@ -168,7 +166,6 @@ class MicroBatcher:
             self._held = Counter(q.engagement for q in batch)
         self.stats.batches += 1
         self.stats.requests += len(batch)
-        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         self.stats.sizes.append(len(batch))
         del self.stats.sizes[:-1024]
         try:
@@ -186,7 +183,6 @@ class MicroBatcher:
             for queued in rows:
                 if queued.future.done():
                     continue
-                self.stats.retried_alone += 1
                 future = queued.future
 
                 def alone_done(_i: int, result: GenerationResult, f: _Future = future) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from assay.gateway._db import JobRow, aware, serialized, utcnow
+from assay._util.db import aware, serialized
+from assay.gateway._db import JobRow, utcnow
 from assay.gateway._errors import GatewayError
 from assay.gateway.finetuning._protocol import FineTuneHyperparameters, FineTuneJob, LossPoint
 

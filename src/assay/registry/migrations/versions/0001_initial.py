@@ -2,6 +2,9 @@
 documents, services, engagements with their history, access grants, submissions,
 co-signatures, log records; triggers that keep the histories append-only.
 
+Longer than most modules: schema declarations only (a migration is not edited once
+released).
+
 Revision ID: 0001
 Revises:
 """

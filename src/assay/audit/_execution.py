@@ -1,0 +1,251 @@
+"""Executing a planned audit: its suites through Inspect (each scored sample committed
+to the run store as it finishes), sequential suites look by look until settled, and
+the plan's white-box techniques through the gateway."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.progress import Progress
+
+from assay._util.errors import AssayError
+from assay._util.hashing import sha256_json
+from assay._util.paths import atomic_write_text
+from assay._util.progress import advance, audit_progress
+from assay.audit._config import INSPECT_EVAL_OPTIONS, AuditInterrupted
+from assay.audit._planning import AuditRun, PlannedSuite, run_info
+from assay.audit._store import RunStore
+from assay.report import rate_estimate
+from assay.stats import SequentialMonitor
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What running the suites did: samples scored now, and failures per suite."""
+
+    samples_run: int
+    errors: dict[str, int]
+    error_messages: dict[str, str]
+
+
+def _inspect_model(run: AuditRun, planned: PlannedSuite) -> Any:
+    from inspect_ai.model import GenerateConfig, get_model
+
+    endpoint, config = run.endpoint, run.config
+    provider = "openai-api-completions" if planned.provider == "completions" else "openai-api"
+    connections = config.max_connections if endpoint.in_process else min(config.max_connections, 10)
+    return get_model(
+        f"{provider}/assay/{endpoint.model}",
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        config=GenerateConfig(max_connections=connections, seed=config.seed),
+        memoize=False,
+        **planned.model_args,
+    )
+
+
+def run_suites(run: AuditRun, store: RunStore) -> Executed:
+    """Score every planned sample not yet in ``store``."""
+    from assay.audit._recorder import quiet_inspect_startup, recording
+
+    planned = run.planned
+    quiet_inspect_startup()
+    totals: dict[str, tuple[int, int]] = {}
+    for p in planned:
+        done = {sid for sid, _epoch in store.done(p.spec.id)}
+        wanted = set(p.sample_ids)
+        totals[p.spec.id] = (len(wanted & done), len(wanted))
+    fixed = [p for p in planned if p.design is None]
+    sequential = [p for p in planned if p.design is not None]
+
+    with _progress(run) as progress:
+        bars = {
+            sid: progress.add_task(sid, total=total, completed=done, start=False)
+            for sid, (done, total) in totals.items()
+        }
+        counted = {"samples": 0}
+
+        def on_sample(suite: str, ok: bool) -> None:
+            counted["samples"] += 1
+            if ok and suite in bars:
+                advance(progress, bars[suite])
+
+        with recording(store, on_sample) as rec:
+            runner = _InspectRunner(run)
+            batch = [(p, _remaining(p, store, p.sample_ids)) for p in fixed]
+            ran_any = runner.run([(p, r) for p, r in batch if r])
+            for p in sequential:
+                ran_any |= _run_sequentially(p, store, runner, run.judges.get(p.spec.id))
+                bar = bars[p.spec.id]
+                progress.update(bar, total=len(p.sample_ids), completed=len(p.sample_ids))
+    if not ran_any:
+        run.console.print("all planned samples are already scored; rebuilding the report")
+    return Executed(counted["samples"], dict(rec.errors), dict(rec.error_messages))
+
+
+def _remaining(p: PlannedSuite, store: RunStore, ids: Sequence[str]) -> list[Any]:
+    done = {sid for sid, _epoch in store.done(p.spec.id)}
+    wanted = set(ids)
+    return [s for s in p.samples if str(s.id) in wanted and str(s.id) not in done]
+
+
+class _InspectRunner:
+    """Runs batches of (suite, samples) through one ``inspect_ai.eval`` call each."""
+
+    def __init__(self, audit: AuditRun) -> None:
+        self.audit = audit
+
+    def run(self, batch: list[tuple[PlannedSuite, list[Any]]]) -> bool:
+        from inspect_ai import eval as inspect_eval
+        from inspect_ai import task_with
+        from inspect_ai.dataset import MemoryDataset
+
+        if not batch:
+            return False
+        tasks = [
+            task_with(
+                p.task,
+                dataset=MemoryDataset(samples, name=p.spec.id),
+                model=_inspect_model(self.audit, p),
+            )
+            for p, samples in batch
+        ]
+        try:
+            logs = inspect_eval(
+                tasks,
+                log_dir=str(self.audit.out / "logs"),
+                max_tasks=1,
+                max_samples=self.audit.config.max_connections,
+                fail_on_error=False,
+                **INSPECT_EVAL_OPTIONS,
+            )
+        except KeyboardInterrupt:
+            raise AuditInterrupted(
+                "audit interrupted; every scored sample is saved",
+                hint="run the same command again to resume",
+            ) from None
+        statuses = [log.status for log in logs]
+        # Inspect swallows Ctrl-C and returns fewer logs (or cancelled ones).
+        if len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
+            raise AuditInterrupted(
+                "audit interrupted; every scored sample is saved",
+                hint="run the same command again to resume",
+            )
+        failed = [log for log in logs if log.status == "error"]
+        if failed:
+            message = (
+                failed[0].error.message.splitlines()[0] if failed[0].error else "unknown error"
+            )
+            raise AssayError(
+                f"suite {failed[0].eval.task} failed: {message}",
+                hint="scored samples are saved; rerun to resume",
+            )
+        return True
+
+
+def _run_sequentially(
+    p: PlannedSuite, store: RunStore, runner: _InspectRunner, judge: Any = None
+) -> bool:
+    """Score ``p``'s samples in a seeded random order, up to each of its design's looks in
+    turn, until :class:`~assay.stats.SequentialMonitor` (the rule the benchmarks measure)
+    finds the finding settled at the plan's stopping level, or the samples run out.
+    Shrinks ``p.sample_ids`` to the samples used.
+
+    The order is fixed before any result is seen and each decision looks only at a
+    complete prefix of it, so which samples finish first (refusals are short) cannot
+    bias the estimate; the design's interval is valid at whatever look the test stops.
+    """
+    design = p.design
+    assert design is not None and p.stop_threshold is not None and p.stopping_alpha is not None
+    monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)
+    info = run_info(p, judge_validation=judge)
+    order = list(p.sample_ids)
+    random.Random(f"{runner.audit.config.seed}:{p.spec.id}").shuffle(order)
+    ran = False
+    while True:
+        records = {r.sample_id: r for r in store.records(p.spec.id)}
+        prefix: list[str] = []
+        for sample_id in order:
+            if sample_id not in records:
+                break
+            prefix.append(sample_id)
+        n = len(prefix)
+        done = n == len(order)
+        if not done and monitor.at_look(n) and n > 0:
+            estimate = rate_estimate(info, [records[s] for s in prefix])
+            done = monitor.settled(estimate, n)
+        if done:
+            p.sample_ids = prefix
+            p.stopped_early = n < len(order)
+            return ran
+        target = max(design.next_look(n), n + 1)
+        pending = [s for s in order[n:target] if s not in records]
+        before = len(records)
+        ran |= runner.run([(p, _remaining(p, store, pending))])
+        if len({r.sample_id for r in store.records(p.spec.id)}) == before:
+            # every sample of the batch failed: stop here rather than retry forever
+            p.sample_ids = prefix
+            p.stopped_early = n < len(order)
+            return ran
+
+
+@contextmanager
+def _progress(run: AuditRun) -> Iterator[Progress]:
+    with audit_progress(run.console, disable=not run.config.show_progress) as progress:
+        yield progress
+
+
+def run_techniques(run: AuditRun) -> list[Any]:
+    """Run the plan's white-box techniques through the endpoint's gateway. Each result
+    is saved in ``techniques/<id>.json`` (private findings, such as adversarial
+    suffixes, beside it in ``<id>.private.json``, mode 0600) and reused on resume."""
+    plan, endpoint = run.plan, run.endpoint
+    if not plan.techniques:
+        return []
+    from assay.techniques import TECHNIQUES, TechniqueResult, WhiteboxClient
+
+    folder = run.out / "techniques"
+    folder.mkdir(exist_ok=True)
+    results: list[TechniqueResult] = []
+    client = WhiteboxClient(endpoint.base_url, endpoint.api_key)
+    with _progress(run) as progress:
+        for entry in plan.techniques:
+            spec = TECHNIQUES[entry.id]
+            technique_config = spec.parse_config(entry.config)
+            key = sha256_json(
+                {
+                    "id": entry.id,
+                    "config": technique_config.model_dump(mode="json"),
+                    "model": endpoint.model,
+                    "fingerprint": endpoint.fingerprint.digest,
+                }
+            )
+            saved = folder / f"{entry.id}.json"
+            if saved.is_file():
+                data = json.loads(saved.read_text(encoding="utf-8"))
+                if data.get("key") == key:
+                    results.append(TechniqueResult.model_validate(data["result"]))
+                    continue
+            bar = progress.add_task(entry.id, total=None)
+
+            def report_progress(
+                phase: str, done: int, total: int, bar: Any = bar, name: str = entry.id
+            ) -> None:
+                progress.update(bar, completed=done, total=total, description=f"{name}: {phase}")
+
+            result = spec.run(client, endpoint.model, technique_config, progress=report_progress)
+            if result.private:
+                private = folder / f"{entry.id}.private.json"
+                private.touch(mode=0o600)
+                private.write_text(json.dumps(result.private, indent=2, default=str))
+            atomic_write_text(
+                saved,
+                json.dumps({"key": key, "result": result.model_dump(mode="json")}, indent=2),
+            )
+            results.append(TechniqueResult.model_validate(result.model_dump(mode="json")))
+    return results
