@@ -268,10 +268,13 @@ def test_each_step_is_taken_by_its_party_from_its_states_and_kept_in_the_trail(
     assert all(e["reason"] for e in trail[1:]) and trail[3]["at"] > trail[2]["at"]
     assert [e["seq"] for e in trail] == list(range(1, 7))
     # the trail cannot be changed, by the ORM or below it
-    with world.state.engine.connect() as connection:
-        for statement in ("UPDATE finding_events SET reason = 'x'", "DELETE FROM finding_events"):
-            with pytest.raises(Exception, match="append-only"):
-                connection.execute(text(statement))
+    # (one connection each: PostgreSQL aborts a transaction at its first refused statement)
+    for statement in ("UPDATE finding_events SET reason = 'x'", "DELETE FROM finding_events"):
+        with (
+            world.state.engine.connect() as connection,
+            pytest.raises(Exception, match="append-only"),
+        ):
+            connection.execute(text(statement))
 
 
 def test_the_embargo_publishes_a_finding_without_a_fix_and_not_a_moment_before(
