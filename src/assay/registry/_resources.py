@@ -40,7 +40,7 @@ def slugs(session: Session, ids: set[int]) -> dict[int, str]:
     rows = session.execute(
         select(Organisation.id, Organisation.slug).where(Organisation.id.in_(ids))
     )
-    return {org_id: slug for org_id, slug in rows}
+    return {row.id: row.slug for row in rows}
 
 
 def _testers_of_versions(session: Session, version_ids: list[int]) -> frozenset[int]:
