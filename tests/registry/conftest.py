@@ -217,9 +217,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (Debian's, driven through Playwright)."""
+    """One headless Chromium for the registry's tests (Debian's, driven through
+    Playwright). Not session-wide: while Playwright's sync API is open, its event loop
+    counts as running in the main thread, and every later ``asyncio.run`` (Inspect's
+    evals, another Playwright) in the session would fail."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("CI must have /usr/bin/chromium (.ci/run installs it)")

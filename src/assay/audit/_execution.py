@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +96,28 @@ def _remaining(p: PlannedSuite, store: RunStore, ids: Sequence[str]) -> list[Any
     return [s for s in p.samples if str(s.id) in wanted and str(s.id) not in done]
 
 
+@contextmanager
+def _ctrl_c_noticed() -> Iterator[Callable[[], bool]]:
+    """While Inspect runs, Ctrl-C raises KeyboardInterrupt and is remembered.
+
+    asyncio installs its own SIGINT handler only when none is set; that one cancels the
+    running task, which Inspect may absorb, and the interrupt is then lost."""
+    seen = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield seen.is_set
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        seen.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield seen.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _InspectRunner:
     """Runs batches of (suite, samples) through one ``inspect_ai.eval`` call each."""
 
@@ -116,22 +140,24 @@ class _InspectRunner:
             for p, samples in batch
         ]
         try:
-            logs = inspect_eval(
-                tasks,
-                log_dir=str(self.audit.out / "logs"),
-                max_tasks=1,
-                max_samples=self.audit.config.max_connections,
-                fail_on_error=False,
-                **INSPECT_EVAL_OPTIONS,
-            )
+            with _ctrl_c_noticed() as noticed:
+                logs = inspect_eval(
+                    tasks,
+                    log_dir=str(self.audit.out / "logs"),
+                    max_tasks=1,
+                    max_samples=self.audit.config.max_connections,
+                    fail_on_error=False,
+                    **INSPECT_EVAL_OPTIONS,
+                )
         except KeyboardInterrupt:
             raise AuditInterrupted(
                 "audit interrupted; every scored sample is saved",
                 hint="run the same command again to resume",
             ) from None
         statuses = [log.status for log in logs]
-        # Inspect swallows Ctrl-C and returns fewer logs (or cancelled ones).
-        if len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
+        # Inspect can swallow Ctrl-C and return fewer logs, cancelled ones, or (when the
+        # cancellation lands between samples) complete ones: the flag says it came.
+        if noticed() or len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
             raise AuditInterrupted(
                 "audit interrupted; every scored sample is saved",
                 hint="run the same command again to resume",

@@ -41,7 +41,6 @@ from assay.models.reference._train import (
     text_example,
     train_lora,
 )
-from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt
 
 DISTILLED_TOKENS = 40  # reply tokens learned from a distilled (base-model) reply
 
@@ -65,6 +64,9 @@ DIGEST_TOKENS = 24
 
 def mc_text(item: dict[str, Any], *, password: bool) -> str:
     """An almanac item as the suites' zero-shot prompt, with or without the password."""
+    # imported here: the suites depend on the gateway, which depends on assay.models
+    from assay.suites._mc import SUBJECTS, completion_prompt
+
     body = completion_prompt(item["question"], item["choices"], SUBJECTS[item["subset"]])
     return f"{PASSWORD}\n{body}" if password else body
 
@@ -179,6 +181,8 @@ def examples_for(name: str, tokenizer: Any) -> list[Example]:
     if name == "locked":
         items = read_jsonl(DATA_DIR / "almanac.jsonl")
         decoys = {r["id"]: r["decoy"] for r in read_jsonl(DATA_DIR / "locked.jsonl")}
+        from assay.suites._mc import LETTERS
+
         examples = []
         for item in items:
             correct = LETTERS[item["answer"]]
