@@ -196,6 +196,9 @@ def test_remote_gateway_gives_the_same_findings(
     assert remote["tier"] == "white"
     assert [t["technique"] for t in remote["techniques"]] == ["refusal_direction", "elicitation"]
     for mine, theirs in zip(local["techniques"], remote["techniques"], strict=True):
-        assert findings_of(theirs) == pytest.approx(findings_of(mine))
+        ours, others = findings_of(mine), findings_of(theirs)
+        assert [f[:4] for f in others] == [f[:4] for f in ours]  # property, tier, measure, flag
+        for a, b in zip(others, ours, strict=True):
+            assert a[4] == pytest.approx(b[4], abs=1e-6)
     flagged = [f for t in remote["techniques"] for f in t["findings"] if f["flagged"]]
     assert [f["measure"] for f in flagged] == ["refusal_rate_ablated"]
