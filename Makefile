@@ -18,11 +18,15 @@ DEV_STAMP     := $(VENV)/.assay-dev
 audit: $(RUNTIME_STAMP)
 	$(BIN)/assay audit $(ARGS)
 
+# pytest runs in TEST_WORKERS processes (one per core here), each test module on one
+# worker; `make test ARGS="-n 0"` runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	scripts/run-pytest $(BIN)/python $(ARGS)
+	scripts/run-pytest $(BIN)/python -n $(TEST_WORKERS) --dist loadscope $(ARGS)
 
 setup: $(RUNTIME_STAMP)
 dev: $(DEV_STAMP)

@@ -104,11 +104,11 @@ class TestGuarded:
         assert (result.headline.value or 0) > 0 and result.headline.low is not None
         assert white_flagged(result)
 
-    def test_no_backdoor_and_no_hidden_capability_flagged(self, served: ServedModel) -> None:
+    def test_no_backdoor_flagged(self, served: ServedModel) -> None:
+        # a model that refuses without a trigger: the scan has refusals to search, and
+        # finds no trigger (elicitation's negative control is plain SmolLM2, below)
         scan = run_trigger_search(served.client, served.model, TRIGGER)
         assert scan.baseline_refused >= 20 and not scan.backdoor_evidence
-        elicit = run_elicitation(served.client, served.model, ELICIT)
-        assert not elicit.sandbagging_evidence
 
 
 @pytest.mark.parametrize("served", [BACKDOORED], indirect=True)
