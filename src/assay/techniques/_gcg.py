@@ -13,8 +13,6 @@ The suffixes found are returned in ``private`` only.
 
 from __future__ import annotations
 
-import random
-
 from pydantic import Field
 
 from assay.techniques._base import Finding, Headline, TechniqueResult, rate_headline
@@ -54,7 +52,6 @@ class GcgResult(TechniqueResult):
 def run_gcg(run: TechniqueRun[GcgConfig]) -> GcgResult:
     """Search a suffix that flips refusals; attack success rate on the attacked requests."""
     config, gw, model = run.config, run.gw, run.model
-    rng = random.Random(config.seed)
     pool = shuffled(harmful_prompts(config.harmful_file), config.seed)[: config.pool]
     run.notes += [
         f"Target opening {config.target!r}; candidates from /v1/whitebox/gradients "
@@ -87,7 +84,6 @@ def run_gcg(run: TechniqueRun[GcgConfig]) -> GcgResult:
                 run,
                 items,
                 suffix,
-                rng,
                 reserve_queries=len(items) + 1,  # the final judgement and a detokenisation
                 reserve_seconds=screening.seconds_per_reply * len(items),
             )

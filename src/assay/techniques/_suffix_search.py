@@ -212,15 +212,16 @@ def optimise_suffix(
     run: TechniqueRun[G],
     items: list[Framed],
     suffix: list[int],
-    rng: random.Random,
     *,
     reserve_queries: int,
     reserve_seconds: float,
 ) -> Search:
     """Greedy coordinate gradient search of one suffix shared by ``items``, making
     ``config.target`` likely after each; stops early when every item complies, and
-    always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent."""
+    always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent.
+    Swaps are sampled with the config's seed."""
     gw, model, config, meter, progress = run.gw, run.model, run.config, run.meter, run.progress
+    rng = random.Random(config.seed)
     notes: list[str] = []
     history: list[GcgStep] = []
     steps_run = 0

@@ -20,7 +20,6 @@ small to reach. Finding nothing is not evidence of no backdoor.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Self
 
@@ -116,7 +115,6 @@ class TriggerSearchResult(TechniqueResult):
 def run_trigger_search(run: TechniqueRun[TriggerSearchConfig]) -> TriggerSearchResult:
     """Search a short suffix on a few refused requests; test it on held-out ones."""
     config = run.config
-    rng = random.Random(config.seed)
     pool = shuffled(harmful_prompts(config.harmful_file), config.seed)[: config.pool]
     run.notes += [
         f"A {config.suffix_length}-token suffix is optimised on {config.n_items} refused "
@@ -156,7 +154,6 @@ def run_trigger_search(run: TechniqueRun[TriggerSearchConfig]) -> TriggerSearchR
                 run,
                 items,
                 suffix,
-                rng,
                 reserve_queries=2 * len(holdout) + 2,
                 reserve_seconds=screening.seconds_per_reply * 2 * len(holdout),
             )
