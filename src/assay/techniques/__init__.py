@@ -3,6 +3,8 @@
 Each technique takes a :class:`WhiteboxClient` (white-tier token), a model name and
 a typed config with budgets, and returns a typed result recording tier ``white``,
 its configuration, the budget used, curves for figures and a headline metric.
+Techniques register themselves in :data:`TECHNIQUES` with the :func:`technique`
+decorator, whose body runs in a :class:`TechniqueRun`.
 """
 
 from assay.techniques._base import (
@@ -43,7 +45,7 @@ from assay.techniques._finetune import (
     FinetuneAttackResult,
     run_finetune_attack,
 )
-from assay.techniques._gcg import GcgConfig, GcgResult, GcgStep, run_gcg
+from assay.techniques._gcg import GcgResult, run_gcg
 from assay.techniques._probes import LayerProbe, ProbeConfig, ProbeTechniqueResult, run_probes
 from assay.techniques._refusal_direction import (
     LayerScore,
@@ -51,13 +53,21 @@ from assay.techniques._refusal_direction import (
     RefusalDirectionResult,
     run_refusal_direction,
 )
-from assay.techniques._registry import TECHNIQUES, TechniqueSpec, run_technique
+from assay.techniques._registry import (
+    TECHNIQUES,
+    TechniqueRunner,
+    TechniqueSpec,
+    run_technique,
+    technique,
+)
+from assay.techniques._run import TechniqueRun
 from assay.techniques._steering import (
     SteeringConfig,
     SteeringResult,
     SteeringSetting,
     run_steering,
 )
+from assay.techniques._suffix_search import GcgConfig, GcgStep
 from assay.techniques._trigger_search import (
     TriggerSearchConfig,
     TriggerSearchResult,
@@ -103,6 +113,8 @@ __all__ = [
     "SteeringSetting",
     "TechniqueConfig",
     "TechniqueResult",
+    "TechniqueRun",
+    "TechniqueRunner",
     "TechniqueSpec",
     "TierRow",
     "TriggerSearchConfig",
@@ -116,5 +128,6 @@ __all__ = [
     "run_steering",
     "run_technique",
     "run_trigger_search",
+    "technique",
     "tier_table",
 ]

@@ -87,6 +87,30 @@ class Finding(BaseModel):
     flagged: bool = False
     summary: str
 
+    @classmethod
+    def of(
+        cls,
+        hidden_property: HiddenProperty,
+        tier: AccessTier,
+        estimate: Headline,
+        summary: str,
+        *,
+        flagged: bool = False,
+        measure: str | None = None,
+    ) -> Finding:
+        """A finding reporting ``estimate`` (measured as ``estimate.name`` unless
+        ``measure`` says otherwise)."""
+        return cls(
+            hidden_property=hidden_property,
+            tier=tier,
+            measure=measure or estimate.name,
+            value=estimate.value,
+            low=estimate.low,
+            high=estimate.high,
+            flagged=flagged,
+            summary=summary,
+        )
+
 
 class BudgetUsed(BaseModel):
     queries: int
@@ -202,21 +226,6 @@ class BudgetMeter:
             max_seconds=self.limits.max_seconds,
             exhausted=self.exhausted,
         )
-
-
-def run_record(
-    name: str, title: str, model: str, config: TechniqueConfig, meter: BudgetMeter
-) -> dict[str, Any]:
-    """The fields every technique result records about its run: what ran, on which
-    model, with which configuration, and the budget it used."""
-    return {
-        "technique": name,
-        "title": title,
-        "model": model,
-        "config": config.model_dump(mode="json"),
-        "budget_used": meter.used(),
-        "complete": meter.exhausted is None,
-    }
 
 
 def rate_point(x: float, hits: int, n: int) -> Point:

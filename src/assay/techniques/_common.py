@@ -1,11 +1,12 @@
 """Pieces several techniques share: refusal judging, multiple-choice answering,
-direction arithmetic, the chat frame."""
+direction arithmetic, the chat frame, the choice of residual streams."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -13,8 +14,16 @@ from assay._util.errors import UsageError
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal
 from assay.stats import paired_difference
 from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt, parse_letter
-from assay.techniques._base import Finding, Headline, HiddenProperty, Progress
-from assay.techniques._client import Intervention, Prompt, WhiteboxClient
+from assay.techniques._base import (
+    Finding,
+    Headline,
+    HiddenProperty,
+    Progress,
+    offered_streams,
+    spaced,
+    stream_hook,
+)
+from assay.techniques._client import FineTuneJob, Intervention, Prompt, WhiteboxClient
 
 JUDGE = f"{JUDGE_ID}@{JUDGE_VERSION}"
 _PLACEHOLDER = "ASSAYFRAMEPLACEHOLDER"
@@ -131,13 +140,84 @@ def refusal_finding(prop: HiddenProperty, rate: Headline) -> Finding:
     """What black-box access sees: the refusal rate of plain requests (not flagged: a
     high rate is what a safe model shows too)."""
     value = rate.value or 0.0
-    return Finding(
-        hidden_property=prop,
-        tier="black",
-        measure="refusal_rate",
-        value=rate.value,
-        low=rate.low,
-        high=rate.high,
-        summary=f"refuses {value:.0%} of {rate.n} harmful requests asked plainly"
+    return Finding.of(
+        prop,
+        "black",
+        rate,
+        f"refuses {value:.0%} of {rate.n} harmful requests asked plainly"
         + (f" ({rate.low:.2f} to {rate.high:.2f})" if rate.low is not None else ""),
+        measure="refusal_rate",
     )
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The residual streams a run reads: the model's depth and width, the streams on
+    offer (or those requested), and the ones chosen."""
+
+    num_layers: int
+    hidden_size: int
+    offered: list[int]
+    chosen: list[int]
+
+    @property
+    def hooks(self) -> dict[int, str]:
+        """Hook point per chosen stream."""
+        return {layer: stream_hook(layer, self.num_layers) for layer in self.chosen}
+
+
+def choose_streams(
+    client: WhiteboxClient,
+    model: str,
+    requested: Sequence[int] | None,
+    limit: int | None,
+    keep: Callable[[int, int], bool] | None = None,
+) -> Streams:
+    """The ``requested`` streams (each must be on offer), else the offered ones that
+    ``keep(stream, num_layers)`` accepts; at most ``limit``, evenly spaced."""
+    info = client.hook_points(model)
+    offered = offered_streams(info.num_layers, info.hook_points, requested)
+    pool = offered
+    if requested is None and keep is not None:
+        pool = [i for i in offered if keep(i, info.num_layers)]
+    return Streams(info.num_layers, info.hidden_size, offered, spaced(pool, limit))
+
+
+class LoraSettings(Protocol):
+    """The LoRA settings a technique's config fixes for all its fine-tunes."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def lora_r(self) -> int: ...
+    @property
+    def target_modules(self) -> list[str]: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def lora_job(
+    gw: WhiteboxClient,
+    model: str,
+    examples: Sequence[dict[str, Any]],
+    settings: LoraSettings,
+    *,
+    suffix: str,
+    learning_rate: float,
+    steps: int,
+    lora_alpha: int,
+    max_length: int,
+) -> FineTuneJob:
+    """A LoRA fine-tune of ``model`` on ``examples`` on the gateway, waited for; the
+    variant it makes is ``model@suffix``."""
+    hyper = {
+        "learning_rate": learning_rate,
+        "steps": steps,
+        "batch_size": settings.batch_size,
+        "lora_r": settings.lora_r,
+        "lora_alpha": lora_alpha,
+        "target_modules": settings.target_modules,
+        "max_length": max_length,
+        "seed": settings.seed,
+    }
+    return gw.wait_fine_tune(gw.create_fine_tune(model, examples, hyper, suffix=suffix).id)

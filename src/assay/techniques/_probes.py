@@ -16,22 +16,19 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field
 
 from assay.techniques._base import (
-    BudgetExceeded,
-    BudgetMeter,
     Curve,
     Headline,
-    Progress,
     TechniqueConfig,
     TechniqueResult,
-    offered_streams,
     rate_headline,
     rate_point,
-    run_record,
-    spaced,
-    stream_hook,
 )
-from assay.techniques._client import WhiteboxClient
-from assay.techniques._common import chat_frame, mc_correct_by_logprobs
+from assay.techniques._common import (
+    chat_frame,
+    choose_streams,
+    mc_correct_by_logprobs,
+    ticker,
+)
 from assay.techniques._data import (
     BENIGN_REQUESTS,
     harmful_prompts,
@@ -40,9 +37,8 @@ from assay.techniques._data import (
     split,
     texts,
 )
-
-NAME = "probes"
-TITLE = "Linear probes for the hazard domain"
+from assay.techniques._registry import technique
+from assay.techniques._run import TechniqueRun
 
 
 class ProbeConfig(TechniqueConfig):
@@ -126,22 +122,18 @@ def _accuracy(scores: list[float], labels: list[int]) -> tuple[int, int]:
     return hits, len(labels)
 
 
-def run_probes(
-    client: WhiteboxClient,
-    model: str,
-    config: ProbeConfig | None = None,
-    *,
-    progress: Progress | None = None,
-) -> ProbeTechniqueResult:
+@technique(
+    name="probes",
+    title="Linear probes for the hazard domain",
+    paper="Alain & Bengio 2016, Understanding intermediate layers using linear classifier probes",
+    config=ProbeConfig,
+    headline="probe_accuracy",
+)
+def run_probes(run: TechniqueRun[ProbeConfig]) -> ProbeTechniqueResult:
     """Probe accuracy per layer (chosen on validation, reported on test) and MC accuracy."""
-    config = config or ProbeConfig()
-    meter = BudgetMeter(config)
-    gw = client.metered(meter)
-    info = client.hook_points(model)
-    n_layers = info.num_layers
-    candidates = spaced(
-        offered_streams(n_layers, info.hook_points, config.layers), config.max_layers
-    )
+    config, gw, model = run.config, run.gw, run.model
+    streams = choose_streams(run.client, model, config.layers, config.max_layers)
+    candidates = streams.chosen
     sizes = [config.n_train, config.n_val, config.n_test]
     pos = split(shuffled(_positives(config), config.seed), sizes, "hazard-domain texts")
     neg = split(
@@ -150,12 +142,12 @@ def run_probes(
         "benign texts",
     )
     mc = shuffled(mc_items(config.mc_file), config.seed)[: config.n_mc] if config.n_mc else []
-    meter.require(
+    run.meter.require(
         queries=len(candidates) + (2 if config.chat else 0) + math.ceil(len(mc) / 32),
         floats=len(candidates) * 2 * (config.n_val + config.n_test + 2) + 21 * len(mc),
-        what=f"{NAME} on {len(candidates)} layers",
+        what=f"{run.name} on {len(candidates)} layers",
     )
-    notes = [
+    run.notes += [
         "Hazard-domain and benign texts also differ in style; compare layers with the "
         "embedding-level probe (layer 0), which sees only the last token when position=last."
         if 0 in candidates
@@ -167,9 +159,7 @@ def run_probes(
     layers: list[LayerProbe] = []
     best: int | None = None
     mc_h: Headline | None = None
-    headline = Headline(name="probe_accuracy", value=None)
-    curves: list[Curve] = []
-    try:
+    with run.budget():
         before, after = chat_frame(gw, model) if config.chat else ("", "")
 
         def framed(t: str) -> str:
@@ -180,10 +170,9 @@ def run_probes(
         is_val = [True] * config.n_val + [False] * config.n_test
         is_val = is_val + is_val
         labels = [y for _, y in held]
-        if progress:
-            progress("probes", 0, len(candidates))
+        tick = ticker(run.progress, "probes", len(candidates))
         for done, layer in enumerate(candidates, start=1):
-            hook = stream_hook(layer, n_layers)
+            hook = streams.hooks[layer]
             probe = gw.train_probe(
                 model,
                 hook,
@@ -212,9 +201,9 @@ def run_probes(
                     n_test=t_n,
                 )
             )
-            if progress:
-                progress("probes", done, len(candidates))
-        curves.append(
+            if tick:
+                tick(done)
+        run.curves.append(
             Curve(
                 name="probe accuracy (held-out test texts)",
                 x_label="layer (residual stream)",
@@ -224,13 +213,13 @@ def run_probes(
         )
         chosen = max(layers, key=lambda p: (p.val_accuracy, -p.layer))
         best = chosen.layer
-        headline = rate_headline(
+        run.headline = rate_headline(
             "probe_accuracy", round(chosen.test_accuracy * chosen.n_test), chosen.n_test
         )
         if mc:
             correct = mc_correct_by_logprobs(gw, model, mc)
             mc_h = rate_headline("mc_accuracy", sum(correct), len(correct))
-            curves.append(
+            run.curves.append(
                 Curve(
                     name="multiple-choice accuracy (hazard_knowledge)",
                     x_label="layer (residual stream)",
@@ -240,14 +229,4 @@ def run_probes(
                     ],
                 )
             )
-    except BudgetExceeded as exc:
-        notes.append(f"stopped early: {exc.message}")
-    return ProbeTechniqueResult(
-        **run_record(NAME, TITLE, model, config, meter),
-        headline=headline,
-        curves=curves,
-        notes=notes,
-        layers=layers,
-        best_layer=best,
-        mc_accuracy=mc_h,
-    )
+    return run.result(ProbeTechniqueResult, layers=layers, best_layer=best, mc_accuracy=mc_h)

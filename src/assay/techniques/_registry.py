@@ -1,34 +1,39 @@
-"""The techniques by name, for audit plans and reports."""
+"""The techniques by name, for audit plans and reports: each registers itself with
+the :func:`technique` decorator, the way Inspect's ``@task`` and ``@solver`` do."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from assay._util.errors import UsageError
-from assay.techniques import (
-    _elicitation,
-    _finetune,
-    _gcg,
-    _probes,
-    _refusal_direction,
-    _steering,
-    _trigger_search,
-)
-from assay.techniques._base import Progress, TechniqueConfig, TechniqueResult
+from assay.techniques._base import Headline, Progress, TechniqueConfig, TechniqueResult
 from assay.techniques._client import WhiteboxClient
-from assay.techniques._elicitation import ElicitationConfig, run_elicitation
-from assay.techniques._finetune import FinetuneAttackConfig, run_finetune_attack
-from assay.techniques._gcg import GcgConfig, run_gcg
-from assay.techniques._probes import ProbeConfig, run_probes
-from assay.techniques._refusal_direction import RefusalDirectionConfig, run_refusal_direction
-from assay.techniques._steering import SteeringConfig, run_steering
-from assay.techniques._trigger_search import TriggerSearchConfig, run_trigger_search
+from assay.techniques._run import TechniqueRun
 
-Runner = Callable[..., TechniqueResult]
+C = TypeVar("C", bound=TechniqueConfig)
+R = TypeVar("R", bound=TechniqueResult)
+C_contra = TypeVar("C_contra", bound=TechniqueConfig, contravariant=True)
+R_co = TypeVar("R_co", bound=TechniqueResult, covariant=True)
+
+_PRESETS = ("reduced", "full")
+
+
+class TechniqueRunner(Protocol[C_contra, R_co]):
+    """What :func:`technique` makes of a technique's body: run it against ``model``
+    behind ``client``'s gateway (the config class's defaults when ``config`` is None)."""
+
+    def __call__(
+        self,
+        client: WhiteboxClient,
+        model: str,
+        config: C_contra | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class TechniqueSpec:
     title: str
     paper: str
     config_class: type[TechniqueConfig]
-    run: Runner
+    run: TechniqueRunner[Any, TechniqueResult]
 
     @property
     def reduced(self) -> TechniqueConfig:
@@ -61,9 +66,7 @@ class TechniqueSpec:
         if config is None:
             return self.config_class()
         if isinstance(config, str):
-            if config in ("reduced", "full"):
-                return self.reduced if config == "reduced" else self.full
-            raise UsageError(f"{self.name}: unknown preset {config!r}", hint="use reduced or full")
+            return self._preset(config)
         if isinstance(config, TechniqueConfig):
             if not isinstance(config, self.config_class):
                 raise UsageError(
@@ -73,12 +76,7 @@ class TechniqueSpec:
         fields = dict(config)
         preset = fields.pop("preset", None)
         if preset is not None:
-            if preset not in ("reduced", "full"):
-                raise UsageError(
-                    f"{self.name}: unknown preset {preset!r}", hint="use reduced or full"
-                )
-            base = self.reduced if preset == "reduced" else self.full
-            fields = {**base.model_dump(exclude_unset=False), **fields}
+            fields = {**self._preset(preset).model_dump(exclude_unset=False), **fields}
         try:
             return self.config_class.model_validate(fields)
         except ValidationError as exc:
@@ -87,64 +85,58 @@ class TechniqueSpec:
             )
             raise UsageError(f"{self.name} configuration: {problems}") from None
 
+    def _preset(self, preset: object) -> TechniqueConfig:
+        if preset not in _PRESETS:
+            raise UsageError(f"{self.name}: unknown preset {preset!r}", hint="use reduced or full")
+        return self.reduced if preset == "reduced" else self.full
 
-TECHNIQUES: dict[str, TechniqueSpec] = {
-    spec.name: spec
-    for spec in (
-        TechniqueSpec(
-            name=_refusal_direction.NAME,
-            title=_refusal_direction.TITLE,
-            paper="Arditi et al. 2024, Refusal in language models is mediated by a single direction",
-            config_class=RefusalDirectionConfig,
-            run=run_refusal_direction,
-        ),
-        TechniqueSpec(
-            name=_steering.NAME,
-            title=_steering.TITLE,
-            paper="Rimsky et al. 2024, Steering Llama 2 via Contrastive Activation Addition",
-            config_class=SteeringConfig,
-            run=run_steering,
-        ),
-        TechniqueSpec(
-            name=_probes.NAME,
-            title=_probes.TITLE,
-            paper="Alain & Bengio 2016, Understanding intermediate layers using linear classifier probes",
-            config_class=ProbeConfig,
-            run=run_probes,
-        ),
-        TechniqueSpec(
-            name=_gcg.NAME,
-            title=_gcg.TITLE,
-            paper="Zou et al. 2023, Universal and Transferable Adversarial Attacks on Aligned Language Models",
-            config_class=GcgConfig,
-            run=run_gcg,
-        ),
-        TechniqueSpec(
-            name=_finetune.NAME,
-            title=_finetune.TITLE,
-            paper="Qi et al. 2024, Fine-tuning aligned language models compromises safety",
-            config_class=FinetuneAttackConfig,
-            run=run_finetune_attack,
-        ),
-        TechniqueSpec(
-            name=_elicitation.NAME,
-            title=_elicitation.TITLE,
-            paper="Greenblatt et al. 2024, Stress-testing capability elicitation with "
-            "password-locked models; Tice et al. 2024, Noise injection reveals hidden "
-            "capabilities of sandbagging language models",
-            config_class=ElicitationConfig,
-            run=run_elicitation,
-        ),
-        TechniqueSpec(
-            name=_trigger_search.NAME,
-            title=_trigger_search.TITLE,
-            paper="Zou et al. 2023 (GCG) as a trigger-inversion scan; Shen et al. 2022, "
-            "Constrained optimization with dynamic bound-scaling for effective NLP backdoor defense",
-            config_class=TriggerSearchConfig,
-            run=run_trigger_search,
-        ),
-    )
-}
+
+TECHNIQUES: dict[str, TechniqueSpec] = {}
+"""Every registered technique by name (filled as ``assay.techniques`` imports them)."""
+
+
+def technique(
+    *, name: str, title: str, paper: str, config: type[C], headline: str
+) -> Callable[[Callable[[TechniqueRun[C]], R]], TechniqueRunner[C, R]]:
+    """Register a technique under ``name``.
+
+    The decorated body takes a :class:`TechniqueRun` and returns its result (usually
+    ``run.result(...)``); the decorator turns it into the public runner
+    ``fn(client, model, config=None, *, progress=None)`` and adds a
+    :class:`TechniqueSpec` to :data:`TECHNIQUES`. ``config`` is the technique's config
+    class, ``paper`` the method it follows, ``headline`` the name of the headline
+    metric (reported without a value when the run measures nothing).
+    """
+    config_class = config
+
+    def register(body: Callable[[TechniqueRun[C]], R]) -> TechniqueRunner[C, R]:
+        if name in TECHNIQUES:
+            raise ValueError(f"technique {name!r} is already registered")
+
+        def runner(
+            client: WhiteboxClient,
+            model: str,
+            config: C | None = None,
+            *,
+            progress: Progress | None = None,
+        ) -> R:
+            run = TechniqueRun(
+                name=name,
+                title=title,
+                client=client,
+                model=model,
+                config=config or config_class(),
+                headline=Headline(name=headline, value=None),
+                progress=progress,
+            )
+            return body(run)
+
+        runner.__name__, runner.__qualname__ = body.__name__, body.__qualname__
+        runner.__module__, runner.__doc__ = body.__module__, body.__doc__
+        TECHNIQUES[name] = TechniqueSpec(name, title, paper, config_class, runner)
+        return runner
+
+    return register
 
 
 def run_technique(
