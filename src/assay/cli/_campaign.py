@@ -74,7 +74,8 @@ def run_command(
     )
     console.print(
         f"campaign {campaign.name}: {len(outcome.audits) - len(outcome.failed)} of "
-        f"{len(outcome.audits)} audit(s) completed; comparison in {outcome.out}/comparison.md"
+        f"{len(outcome.audits)} audit(s) completed; comparison in {outcome.out}/comparison.md",
+        soft_wrap=True,
     )
     if outcome.failed:
         raise typer.Exit(1)
