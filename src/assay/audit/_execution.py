@@ -156,7 +156,9 @@ def run_suites(run: AuditRun, store: RunStore, runner: RunnerFactory | None = No
                 progress.update(bar, total=len(p.sample_ids), completed=len(p.sample_ids))
     if not ran_any:
         run.console.print("all planned samples are already scored; rebuilding the report")
-    return Executed(counted["samples"], dict(suite_runner.errors), dict(suite_runner.error_messages))
+    return Executed(
+        counted["samples"], dict(suite_runner.errors), dict(suite_runner.error_messages)
+    )
 
 
 def _remaining(p: PlannedSuite, store: RunStore, ids: Sequence[str]) -> list[Any]:
