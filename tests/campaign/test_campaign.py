@@ -198,3 +198,41 @@ def test_cli_refuses_a_bad_campaign_file_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "targets[0].tier" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()  # refused before anything ran
+
+
+@pytest.mark.ray
+def test_killing_the_ray_driver_then_rerunning_recomputes_nothing_it_saved(
+    targets: Targets, local_run: CampaignOutcome, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "assay", "campaign", "run", str(targets.campaign_file)]
+    command += ["--executor", "ray", "--address", ray_cluster.address, "--out", str(out)]
+    driver = subprocess.Popen(
+        [*command, "--quiet"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    slow = out / "slow-refuser" / PLAN
+    deadline = time.monotonic() + 180
+    while driver.poll() is None and time.monotonic() < deadline:
+        if _stored(slow) >= 1:
+            driver.kill()
+            break
+        time.sleep(0.05)
+    driver.wait(timeout=30)
+    assert driver.returncode == -9, "the driver finished before it could be killed"
+    saved = sum(_stored(out / target / PLAN) for target in TARGETS)
+    assert 0 < saved < 36
+
+    again = _run(targets, out, executor="ray", address=ray_cluster.address)
+    assert again.stats is not None and not again.failed
+    # the rerun scored exactly what the killed driver had not saved, nothing twice
+    assert again.stats.samples_recomputed == 0
+    assert again.stats.samples_received == 36 - saved
+    for target in TARGETS:
+        assert per_sample(out / target / PLAN) == per_sample(local_run.out / target / PLAN)
