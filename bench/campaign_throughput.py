@@ -94,6 +94,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/campaign_throughput.json")
     args = parser.parse_args()
 
+    # the commit under test, read before anything runs
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.strip()
     os.environ.setdefault("ASSAY_HOME", tempfile.mkdtemp(prefix="assay-bench-home-"))
     from assay.campaign import load_campaign, run_campaign
     from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
@@ -162,13 +170,6 @@ def main() -> None:
         for server in servers:
             server.stop()
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
     summary = {}
     for name in contenders:
         times = [r["seconds"] for r in rows if r["contender"] == name]
