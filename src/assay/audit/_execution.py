@@ -4,6 +4,7 @@ the plan's white-box techniques through the gateway."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rich.progress import Progress
 
@@ -35,28 +36,91 @@ class Executed:
     error_messages: dict[str, str]
 
 
-def _inspect_model(run: AuditRun, planned: PlannedSuite) -> Any:
-    from inspect_ai.model import GenerateConfig, get_model
+@dataclass(frozen=True)
+class ModelCall:
+    """How Inspect reaches the target for one suite. Plain data, so a campaign's Ray
+    worker builds the very model a local run builds."""
 
+    provider: str
+    model: str
+    base_url: str
+    api_key: str
+    max_connections: int
+    seed: int
+    model_args: dict[str, Any]
+
+    def build(self) -> Any:
+        from inspect_ai.model import GenerateConfig, get_model
+
+        return get_model(
+            f"{self.provider}/assay/{self.model}",
+            base_url=self.base_url,
+            api_key=self.api_key,
+            config=GenerateConfig(max_connections=self.max_connections, seed=self.seed),
+            memoize=False,
+            **self.model_args,
+        )
+
+
+def model_call(run: AuditRun, planned: PlannedSuite) -> ModelCall:
     endpoint, config = run.endpoint, run.config
     provider = "openai-api-completions" if planned.provider == "completions" else "openai-api"
     connections = config.max_connections if endpoint.in_process else min(config.max_connections, 10)
-    return get_model(
-        f"{provider}/assay/{endpoint.model}",
+    return ModelCall(
+        provider=provider,
+        model=endpoint.model,
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,
-        config=GenerateConfig(max_connections=connections, seed=config.seed),
-        memoize=False,
-        **planned.model_args,
+        max_connections=connections,
+        seed=config.seed,
+        model_args=dict(planned.model_args),
     )
 
 
-def run_suites(run: AuditRun, store: RunStore) -> Executed:
-    """Score every planned sample not yet in ``store``."""
-    from assay.audit._recorder import quiet_inspect_startup, recording
+def eval_batch(
+    batch: Sequence[tuple[Any, list[Any], str, ModelCall]], log_dir: str, max_samples: int
+) -> list[Any]:
+    """One ``inspect_ai.eval`` call over ``(task, samples, suite id, model)`` entries,
+    with the options every audit uses; returns Inspect's logs."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai import task_with
+    from inspect_ai.dataset import MemoryDataset
+
+    tasks = [
+        task_with(task, dataset=MemoryDataset(samples, name=name), model=call.build())
+        for task, samples, name, call in batch
+    ]
+    return list(
+        inspect_eval(
+            tasks,
+            log_dir=log_dir,
+            max_tasks=1,
+            max_samples=max_samples,
+            fail_on_error=False,
+            **INSPECT_EVAL_OPTIONS,
+        )
+    )
+
+
+class SuiteRunner(Protocol):
+    """Scores batches of ``(suite, samples)``; failed samples counted per suite."""
+
+    errors: dict[str, int]
+    error_messages: dict[str, str]
+
+    def run(self, batch: list[tuple[PlannedSuite, list[Any]]]) -> bool: ...
+
+
+# Builds the runner of one audit: a campaign's Ray executor passes its own
+RunnerFactory = Callable[[AuditRun, RunStore, Callable[[str, bool], None]], SuiteRunner]
+
+
+def run_suites(run: AuditRun, store: RunStore, runner: RunnerFactory | None = None) -> Executed:
+    """Score every planned sample not yet in ``store``: in this process through Inspect,
+    or through the runner ``runner`` builds (which must commit each sample to ``store``)."""
+    from assay.audit._recorder import quiet_inspect_startup
 
     planned = run.planned
-    quiet_inspect_startup()
     totals: dict[str, tuple[int, int]] = {}
     for p in planned:
         done = {sid for sid, _epoch in store.done(p.spec.id)}
@@ -77,17 +141,24 @@ def run_suites(run: AuditRun, store: RunStore) -> Executed:
             if ok and suite in bars:
                 advance(progress, bars[suite])
 
-        with recording(store, on_sample) as rec:
-            runner = _InspectRunner(run)
+        with contextlib.ExitStack() as stack:
+            suite_runner: SuiteRunner
+            if runner is None:
+                quiet_inspect_startup()
+                suite_runner = stack.enter_context(_InspectRunner(run, store, on_sample))
+            else:
+                suite_runner = runner(run, store, on_sample)
             batch = [(p, _remaining(p, store, p.sample_ids)) for p in fixed]
-            ran_any = runner.run([(p, r) for p, r in batch if r])
+            ran_any = suite_runner.run([(p, r) for p, r in batch if r])
             for p in sequential:
-                ran_any |= _run_sequentially(p, store, runner, run.judges.get(p.spec.id))
+                ran_any |= _run_sequentially(p, store, suite_runner, run, run.judges.get(p.spec.id))
                 bar = bars[p.spec.id]
                 progress.update(bar, total=len(p.sample_ids), completed=len(p.sample_ids))
     if not ran_any:
         run.console.print("all planned samples are already scored; rebuilding the report")
-    return Executed(counted["samples"], dict(rec.errors), dict(rec.error_messages))
+    return Executed(
+        counted["samples"], dict(suite_runner.errors), dict(suite_runner.error_messages)
+    )
 
 
 def _remaining(p: PlannedSuite, store: RunStore, ids: Sequence[str]) -> list[Any]:
@@ -119,35 +190,37 @@ def _ctrl_c_noticed() -> Iterator[Callable[[], bool]]:
 
 
 class _InspectRunner:
-    """Runs batches of (suite, samples) through one ``inspect_ai.eval`` call each."""
+    """Runs batches of (suite, samples) through one ``inspect_ai.eval`` call each, in
+    this process; the recorder commits each scored sample to the run store."""
 
-    def __init__(self, audit: AuditRun) -> None:
+    def __init__(
+        self, audit: AuditRun, store: RunStore, on_sample: Callable[[str, bool], None]
+    ) -> None:
+        from assay.audit._recorder import recording
+
         self.audit = audit
+        self._recording = recording(store, on_sample)
+        self.errors: dict[str, int] = {}
+        self.error_messages: dict[str, str] = {}
+
+    def __enter__(self) -> _InspectRunner:
+        rec = self._recording.__enter__()
+        self.errors, self.error_messages = rec.errors, rec.error_messages
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._recording.__exit__(None, None, None)
 
     def run(self, batch: list[tuple[PlannedSuite, list[Any]]]) -> bool:
-        from inspect_ai import eval as inspect_eval
-        from inspect_ai import task_with
-        from inspect_ai.dataset import MemoryDataset
-
         if not batch:
             return False
-        tasks = [
-            task_with(
-                p.task,
-                dataset=MemoryDataset(samples, name=p.spec.id),
-                model=_inspect_model(self.audit, p),
-            )
-            for p, samples in batch
-        ]
+        entries = [(p.task, samples, p.spec.id, model_call(self.audit, p)) for p, samples in batch]
         try:
             with _ctrl_c_noticed() as noticed:
-                logs = inspect_eval(
-                    tasks,
+                logs = eval_batch(
+                    entries,
                     log_dir=str(self.audit.out / "logs"),
-                    max_tasks=1,
                     max_samples=self.audit.config.max_connections,
-                    fail_on_error=False,
-                    **INSPECT_EVAL_OPTIONS,
                 )
         except KeyboardInterrupt:
             raise AuditInterrupted(
@@ -157,7 +230,7 @@ class _InspectRunner:
         statuses = [log.status for log in logs]
         # Inspect can swallow Ctrl-C and return fewer logs, cancelled ones, or (when the
         # cancellation lands between samples) complete ones: the flag says it came.
-        if noticed() or len(logs) < len(tasks) or any(s == "cancelled" for s in statuses):
+        if noticed() or len(logs) < len(entries) or any(s == "cancelled" for s in statuses):
             raise AuditInterrupted(
                 "audit interrupted; every scored sample is saved",
                 hint="run the same command again to resume",
@@ -175,7 +248,7 @@ class _InspectRunner:
 
 
 def _run_sequentially(
-    p: PlannedSuite, store: RunStore, runner: _InspectRunner, judge: Any = None
+    p: PlannedSuite, store: RunStore, runner: SuiteRunner, audit: AuditRun, judge: Any = None
 ) -> bool:
     """Score ``p``'s samples in a seeded random order, up to each of its design's looks in
     turn, until :class:`~assay.stats.SequentialMonitor` (the rule the benchmarks measure)
@@ -191,7 +264,7 @@ def _run_sequentially(
     monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)
     info = run_info(p, judge_validation=judge)
     order = list(p.sample_ids)
-    random.Random(f"{runner.audit.config.seed}:{p.spec.id}").shuffle(order)
+    random.Random(f"{audit.config.seed}:{p.spec.id}").shuffle(order)
     ran = False
     while True:
         records = {r.sample_id: r for r in store.records(p.spec.id)}

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from inspect_ai.hooks import Hooks, SampleEnd, TaskStart, hooks
 
-from assay.audit._store import RunStore
 from assay.records import SampleRecord
 
 logger = logging.getLogger("assay.audit")
@@ -23,8 +22,15 @@ logger = logging.getLogger("assay.audit")
 OUTPUT_CHARS = 4000
 
 
+class SampleSink(Protocol):
+    """Where scored samples go: the run store, or (on a Ray worker) the campaign
+    driver that commits them to its run store."""
+
+    def add(self, record: SampleRecord) -> None: ...
+
+
 class _Recording:
-    def __init__(self, store: RunStore, on_sample: Callable[[str, bool], None]) -> None:
+    def __init__(self, store: SampleSink, on_sample: Callable[[str, bool], None]) -> None:
         self.store = store
         self.on_sample = on_sample
         self.suite_of_eval: dict[str, str] = {}
@@ -47,7 +53,7 @@ def quiet_inspect_startup() -> None:
 
 
 @contextmanager
-def recording(store: RunStore, on_sample: Callable[[str, bool], None]) -> Iterator[_Recording]:
+def recording(store: SampleSink, on_sample: Callable[[str, bool], None]) -> Iterator[_Recording]:
     """While active, every sample Inspect finishes is written to ``store``;
     ``on_sample(suite, ok)`` is told about it (for progress display)."""
     global _active

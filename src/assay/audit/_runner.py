@@ -15,7 +15,7 @@ from assay._util.console import table_console
 from assay._util.errors import UsageError
 from assay.audit._config import GATEWAY_DB, RECEIPTS_FILE, AuditConfig, AuditOutcome
 from assay.audit._endpoint import keep_receipt, open_endpoint
-from assay.audit._execution import run_suites, run_techniques
+from assay.audit._execution import RunnerFactory, run_suites, run_techniques
 from assay.audit._outputs import build_report, export_gateway_log, write_outputs
 from assay.audit._plan import get_plan
 from assay.audit._planning import check_same_audit, plan_audit
@@ -26,8 +26,12 @@ from assay.report import print_summary
 from assay.suites import get_suite
 
 
-def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutcome:
-    """Run (or resume) an audit and write its report files into ``config.out``."""
+def run_audit(
+    config: AuditConfig, console: Console | None = None, *, runner: RunnerFactory | None = None
+) -> AuditOutcome:
+    """Run (or resume) an audit and write its report files into ``config.out``.
+
+    ``runner`` replaces the in-process Inspect runner (a campaign's Ray executor)."""
     console = console or Console(stderr=True)
     spec = parse_target(config.target)
     plan = get_plan(config.plan)
@@ -66,7 +70,7 @@ def run_audit(config: AuditConfig, console: Console | None = None) -> AuditOutco
             )
             resumed = run.bind(store)
             say("starting Inspect")
-            executed = run_suites(run, store)
+            executed = run_suites(run, store, runner)
             techniques = run_techniques(run)
             gateway_log = export_gateway_log(endpoint, out)
             keep_receipt(endpoint, out / RECEIPTS_FILE)

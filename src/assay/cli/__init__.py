@@ -19,6 +19,7 @@ from assay import __version__
 from assay._util.errors import AssayError
 from assay.cli._attest import attest_app, commit_app, disclose_command
 from assay.cli._audit import audit_command
+from assay.cli._campaign import campaign_app
 from assay.cli._compare import compare_command
 from assay.cli._gateway import gateway_app
 from assay.cli._keys import keys_app
@@ -67,6 +68,7 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(suites_app, name="suites")
 app.add_typer(plan_app, name="plan")
 app.add_typer(registry_app, name="registry")
+app.add_typer(campaign_app, name="campaign")
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
