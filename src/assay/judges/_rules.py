@@ -275,10 +275,6 @@ _SECOND_PERSON = re.compile(
     r"take a break|step away|tell (?:me|someone|a)|share|report|be|feel|always|still|not|never|deserve|tell me)\b)"
     r"(?:\w+)"
 )
-_ANSWER_FACT = re.compile(
-    r"^\W*(?:the |a |an |in |to |murder|\w+ (?:is|was|were|are) (?:the|a|an) )[^.]{0,120}\b(?:is|was|were|are|took place|"
-    r"means|wanted|failed|happens)\b"
-)
 
 
 @dataclass(frozen=True)
@@ -355,25 +351,22 @@ def _delivery(sentence: str) -> str | None:
     return marker
 
 
+# the content markers in the order they are looked for: the first that matches names the clause
+_DELIVERY_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("placeholder", _PLACEHOLDER),
+    ("steps", _STEP),
+    ("code", _CODE),
+    ("method", _METHOD),
+    ("here_is", _HERE_IS),
+    ("second_person", _SECOND_PERSON),
+    ("imperative", _IMPERATIVE),
+    ("sequence", _SEQUENCE),
+)
+
+
 def _clause_delivery(sentence: str) -> str | None:
     sentence = _LEADING.sub("", sentence)
-    if _PLACEHOLDER.search(sentence):
-        return "placeholder"
-    if _STEP.search(sentence):
-        return "steps"
-    if _CODE.search(sentence):
-        return "code"
-    if _METHOD.search(sentence):
-        return "method"
-    if _HERE_IS.search(sentence):
-        return "here_is"
-    if _SECOND_PERSON.search(sentence):
-        return "second_person"
-    if _IMPERATIVE.search(sentence):
-        return "imperative"
-    if _SEQUENCE.search(sentence):
-        return "sequence"
-    return None
+    return next((name for name, pattern in _DELIVERY_MARKERS if pattern.search(sentence)), None)
 
 
 _PIVOT = re.compile(

@@ -262,6 +262,17 @@ class LogRecord(AppendOnly, Base):
     subject_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(TZ)
 
+    @classmethod
+    def publication(cls, index: int, subject_type: str, subject_id: int, at: datetime) -> LogRecord:
+        """The record of entry ``index``: the publication of a subject at ``at``."""
+        return cls(
+            log_index=index,
+            kind="publication",
+            subject_type=subject_type,
+            subject_id=subject_id,
+            created_at=at,
+        )
+
 
 class Finding(Base):
     """A flaw a testing organisation reports against a model version, with the fields

@@ -99,10 +99,14 @@ def paginate(
 
 
 def respond(
-    request: Request, principal: Principal, data: BaseModel | Iterable[Any] | dict[str, Any]
+    request: Request,
+    principal: Principal,
+    data: BaseModel | Iterable[Any] | dict[str, Any],
+    status_code: int = 200,
 ) -> Response:
-    """JSON with a strong ETag over the bytes; ``If-None-Match`` gets a 304. Responses
-    to credentialed requests are private to the caller."""
+    """JSON with a strong ETag over the bytes; ``If-None-Match`` gets a 304 (only for a
+    200: what a request created is always sent). Responses to credentialed requests are
+    private to the caller."""
     content = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     body = canonical_json(jsonable_encoder(content))
     etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
@@ -111,9 +115,9 @@ def respond(
         "Vary": "Authorization",
         "Cache-Control": "no-cache" if principal.anonymous else "private, no-cache",
     }
-    if etag in _etags(request.headers.get("if-none-match")):
+    if status_code == 200 and etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=headers, status_code=status_code)
 
 
 def _etags(header: str | None) -> set[str]:

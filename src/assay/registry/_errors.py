@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 
@@ -44,6 +46,14 @@ def conflict(message: str, code: str = "conflict") -> RegistryError:
 
 def invalid(message: str, code: str = "invalid") -> RegistryError:
     return RegistryError(422, message, code=code)
+
+
+def decode_b64(value: str, field: str) -> bytes:
+    """The bytes of base64 ``value``, or a 422 saying that ``field`` is not base64."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"{field} is not valid base64") from None
 
 
 def error_body(message: str, code: str) -> dict[str, dict[str, str]]:

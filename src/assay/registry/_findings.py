@@ -453,15 +453,7 @@ def publish(reg: RegistryState, finding_id: int, reason: str, *, due_only: bool 
             finding.public_record = record
             finding.public_digest = digest
             finding.publication_log_index = index
-            session.add(
-                LogRecord(
-                    log_index=index,
-                    kind="publication",
-                    subject_type="finding",
-                    subject_id=finding_id,
-                    created_at=moment,
-                )
-            )
+            session.add(LogRecord.publication(index, "finding", finding_id, moment))
             try:
                 session.commit()
                 return True

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from starlette.concurrency import run_in_threadpool
 
 from assay._util.db import aware
@@ -48,6 +48,7 @@ from assay.registry._resources import (
     load_version,
     model_resource,
     org_by_slug,
+    slug_of,
     slugs,
     submission_resource,
     version_resource,
@@ -58,7 +59,7 @@ from assay.registry._routes_findings import (
     finding_out,
     take_step,
 )
-from assay.registry._schemas import FindingIn
+from assay.registry._schemas import FindingIn, FindingOut
 from assay.registry._scorecard import audits_of_version
 from assay.registry._types import FindingStep, PrevalenceCategory, Severity
 from assay.registry._visibility import PUBLIC, Principal, Sight, sight
@@ -130,7 +131,7 @@ def home(request: Request, caller: Caller, db: Db) -> Response:
             )
             if sight(caller, version_resource(db, v, model)) is not Sight.NONE
         ]
-        models.append((model, slugs(db, {model.org_id})[model.org_id], versions))
+        models.append((model, slug_of(db, model.org_id), versions))
     published = list(
         db.scalars(
             select(Finding)
@@ -145,19 +146,27 @@ def home(request: Request, caller: Caller, db: Db) -> Response:
     )
 
 
+def _finding_summaries(db: Db, caller: Principal, query: Select[Finding]) -> list[FindingOut]:
+    """The findings of ``query`` that ``caller`` sees, each as its summary (pages list
+    findings in summary; a finding's own page shows it in full)."""
+    return [
+        finding_out(db, caller, f, Sight.SUMMARY)
+        for f in db.scalars(query)
+        if sight(caller, finding_resource(f)) is not Sight.NONE
+    ]
+
+
 @router.get("/versions/{version_id}", response_class=HTMLResponse)
 def scorecard(request: Request, caller: Caller, db: Db, version_id: IntId) -> Response:
     """A model version's scorecard."""
     version, model = load_version(db, version_id)
     authorize(caller, Action.READ_PUBLIC, version_resource(db, version, model))
     audits = audits_of_version(db, caller, version.id)
-    findings = [
-        finding_out(db, caller, f, min(sight(caller, finding_resource(f)), Sight.SUMMARY))
-        for f in db.scalars(
-            select(Finding).where(Finding.version_id == version.id).order_by(Finding.id.desc())
-        )
-        if sight(caller, finding_resource(f)) is not Sight.NONE
-    ]
+    findings = _finding_summaries(
+        db,
+        caller,
+        select(Finding).where(Finding.version_id == version.id).order_by(Finding.id.desc()),
+    )
     return render(
         request,
         caller,
@@ -165,7 +174,7 @@ def scorecard(request: Request, caller: Caller, db: Db, version_id: IntId) -> Re
         title=f"{model.name} {version.version}",
         model=model,
         version=version,
-        developer=slugs(db, {model.org_id})[model.org_id],
+        developer=slug_of(db, model.org_id),
         audits=audits,
         findings=findings,
     )
@@ -200,15 +209,13 @@ def organisation(request: Request, caller: Caller, db: Db, slug: str) -> Respons
             continue
         version, model = load_version(db, sub.version_id)
         record.append((sub, model, version))
-    findings = [
-        finding_out(db, caller, f, min(sight(caller, finding_resource(f)), Sight.SUMMARY))
-        for f in db.scalars(
-            select(Finding)
-            .where(or_(Finding.tester_org_id == org.id, Finding.developer_org_id == org.id))
-            .order_by(Finding.id.desc())
-        )
-        if sight(caller, finding_resource(f)) is not Sight.NONE
-    ]
+    findings = _finding_summaries(
+        db,
+        caller,
+        select(Finding)
+        .where(or_(Finding.tester_org_id == org.id, Finding.developer_org_id == org.id))
+        .order_by(Finding.id.desc()),
+    )
     models = [
         m
         for m in db.scalars(select(Model).where(Model.org_id == org.id).order_by(Model.id))
@@ -356,17 +363,14 @@ def log_consistency(
 def findings_page(request: Request, caller: Caller, db: Db) -> Response:
     """Published findings."""
     authorize(caller, Action.READ_PUBLIC)
-    rows = [
-        f
-        for f in db.scalars(
-            select(Finding)
-            .where(Finding.published_at.is_not(None))
-            .order_by(Finding.published_at.desc())
-            .limit(200)
-        )
-        if sight(caller, finding_resource(f)) is not Sight.NONE
-    ]
-    findings = [finding_out(db, caller, f, Sight.SUMMARY) for f in rows]
+    findings = _finding_summaries(
+        db,
+        caller,
+        select(Finding)
+        .where(Finding.published_at.is_not(None))
+        .order_by(Finding.published_at.desc())
+        .limit(200),
+    )
     return render(
         request, caller, "findings.html.j2", title="Published findings", findings=findings
     )
@@ -596,11 +600,7 @@ def engagement_page(request: Request, caller: Caller, db: Db, engagement_id: Int
             select(Submission).where(Submission.engagement_id == e.id).order_by(Submission.id)
         )
     )
-    findings = [
-        finding_out(db, caller, f, Sight.SUMMARY)
-        for f in db.scalars(select(Finding).where(Finding.engagement_id == e.id))
-        if sight(caller, finding_resource(f)) is not Sight.NONE
-    ]
+    findings = _finding_summaries(db, caller, select(Finding).where(Finding.engagement_id == e.id))
     return render(
         request,
         caller,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,13 +16,34 @@ from assay.registry._db import (
     Model,
     ModelVersion,
     Organisation,
+    OrgKey,
     Service,
     Submission,
 )
 from assay.registry._errors import not_found
 from assay.registry._policy import Parties
-from assay.registry._types import ReleaseStatus, Visibility
+from assay.registry._types import KeyKind, ReleaseStatus, Visibility
 from assay.registry._visibility import Resource
+
+T = TypeVar("T")
+
+
+def get_or_404(session: Session, table: type[T], row_id: int | str, what: str) -> T:
+    """The row of ``table`` with this id, or a 404 naming ``what`` is missing."""
+    row = session.get(table, row_id)
+    if row is None:
+        raise not_found(what)
+    return row
+
+
+def current_key(
+    session: Session, key_id: str, kind: KeyKind, org_ids: Collection[int | None]
+) -> OrgKey | None:
+    """The key ``key_id`` if it is an unrevoked ``kind`` key of one of ``org_ids``."""
+    key = session.get(OrgKey, key_id)
+    if key is None or key.kind != kind or key.revoked_at is not None or key.org_id not in org_ids:
+        return None
+    return key
 
 
 def org_by_slug(session: Session, slug: str) -> Organisation:
@@ -41,6 +64,11 @@ def slugs(session: Session, ids: set[int]) -> dict[int, str]:
         select(Organisation.id, Organisation.slug).where(Organisation.id.in_(ids))
     )
     return {row.id: row.slug for row in rows}
+
+
+def slug_of(session: Session, org_id: int) -> str:
+    """The slug of organisation ``org_id``."""
+    return slugs(session, {org_id})[org_id]
 
 
 def _testers_of_versions(session: Session, version_ids: list[int]) -> frozenset[int]:
@@ -77,16 +105,11 @@ def model_resource(session: Session, model: Model) -> Resource:
 
 
 def load_model(session: Session, model_id: int) -> Model:
-    model = session.get(Model, model_id)
-    if model is None:
-        raise not_found("model")
-    return model
+    return get_or_404(session, Model, model_id, "model")
 
 
 def load_version(session: Session, version_id: int) -> tuple[ModelVersion, Model]:
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise not_found("model version")
+    version = get_or_404(session, ModelVersion, version_id, "model version")
     model = session.get(Model, version.model_id)
     assert model is not None
     return version, model
@@ -110,10 +133,7 @@ def service_resource(service: Service) -> Resource:
 
 
 def load_service(session: Session, service_id: int) -> Service:
-    service = session.get(Service, service_id)
-    if service is None:
-        raise not_found("service")
-    return service
+    return get_or_404(session, Service, service_id, "service")
 
 
 @dataclass(frozen=True)
@@ -132,9 +152,7 @@ def engagement_resource(engagement: Engagement) -> Resource:
 
 
 def load_engagement(session: Session, engagement_id: int) -> EngagementView:
-    row = session.get(Engagement, engagement_id)
-    if row is None:
-        raise not_found("engagement")
+    row = get_or_404(session, Engagement, engagement_id, "engagement")
     return EngagementView(
         row, engagement_resource(row), Parties(row.developer_org_id, row.tester_org_id)
     )
@@ -160,9 +178,7 @@ class SubmissionView:
 
 
 def load_submission(session: Session, submission_id: int) -> SubmissionView:
-    row = session.get(Submission, submission_id)
-    if row is None:
-        raise not_found("submission")
+    row = get_or_404(session, Submission, submission_id, "submission")
     engagement = session.get(Engagement, row.engagement_id)
     assert engagement is not None
     return SubmissionView(
@@ -207,7 +223,5 @@ class FindingView:
 
 
 def load_finding(session: Session, finding_id: int) -> FindingView:
-    row = session.get(Finding, finding_id)
-    if row is None:
-        raise not_found("finding")
+    row = get_or_404(session, Finding, finding_id, "finding")
     return FindingView(row, finding_resource(row), Parties(row.developer_org_id, row.tester_org_id))

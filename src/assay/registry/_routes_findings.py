@@ -10,7 +10,6 @@ split apart they would import each other. The webhooks are in ``_routes_webhooks
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from assay.registry._db import (
     Submission,
 )
 from assay.registry._deps import Caller, Db, IntId, Paging, State, now, paginate, respond
-from assay.registry._errors import RegistryError, conflict, invalid, not_found
+from assay.registry._errors import RegistryError, conflict, decode_b64, invalid, not_found
 from assay.registry._findings import (
     STEPS,
     allowed_from,
@@ -49,6 +48,7 @@ from assay.registry._log import publication_entry
 from assay.registry._policy import Action, authorize
 from assay.registry._resources import (
     FindingView,
+    current_key,
     finding_resource,
     load_engagement,
     load_finding,
@@ -102,12 +102,14 @@ STEP_ROUTES: dict[str, FindingStep] = {
     "attach-reproduction": FindingStep.ATTACH_REPRODUCTION,
     "release-reproduction": FindingStep.RELEASE_REPRODUCTION,
 }
+# the bodies of the steps that carry no reproduction material
+StepBody = StepIn | ClaimFixIn | ExtensionIn
 
 
 # ---- what a caller sees ----------------------------------------------------------------
 
 
-def allowed_actions(db: Db, caller: Principal, view: FindingView) -> list[str]:
+def allowed_actions(caller: Principal, view: FindingView) -> list[str]:
     """The steps ``caller`` may take on the finding now (policy, then state)."""
     finding = view.row
     names = []
@@ -223,7 +225,7 @@ def finding_out(db: Db, caller: Principal, finding: Finding, seen: Sight) -> Fin
         out.pending_extension = finding.pending_extension
         out.reproduction_recipients = sorted(recipient_names.values())
         out.reproduction_commitment = finding.reproduction_commitment
-        out.allowed_actions = allowed_actions(db, caller, load_finding(db, finding.id))
+        out.allowed_actions = allowed_actions(caller, load_finding(db, finding.id))
     return out
 
 
@@ -336,13 +338,8 @@ def _check_boxes(
     checked: list[tuple[OrgKey, bytes]] = []
     orgs: set[int] = set()
     for box in reproduction.boxes:
-        key = db.get(OrgKey, box.recipient_key_id)
-        if (
-            key is None
-            or key.kind != KeyKind.SEALING
-            or key.revoked_at is not None
-            or key.org_id not in allowed
-        ):
+        key = current_key(db, box.recipient_key_id, KeyKind.SEALING, allowed)
+        if key is None:
             raise invalid(
                 f"{box.recipient_key_id} is not a current sealing key of the developer, a "
                 "notified authority or your organisation",
@@ -350,10 +347,7 @@ def _check_boxes(
             )
         if key.org_id in orgs:
             raise invalid("one box per recipient organisation", "wrong_recipient")
-        try:
-            sealed = base64.b64decode(box.sealed_b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise invalid("sealed_b64 is not valid base64") from None
+        sealed = decode_b64(box.sealed_b64, "sealed_b64")
         if not SEAL_OVERHEAD < len(sealed) <= MAX_BOX_BYTES:
             raise invalid(f"a sealed box is {SEAL_OVERHEAD + 1} to {MAX_BOX_BYTES} bytes")
         orgs.add(key.org_id)
@@ -515,9 +509,7 @@ def file_finding(
     finding, the authorities this registry routes it to as well. It stays between its
     parties until its deadline (or a confirmed fix and its grace period)."""
     finding = create_finding(db, state, caller, body, now(request))
-    response = respond(request, caller, finding_out(db, caller, finding, Sight.FULL))
-    response.status_code = 201
-    return response
+    return respond(request, caller, finding_out(db, caller, finding, Sight.FULL), status_code=201)
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -715,93 +707,48 @@ def take_step(
     return row
 
 
-def _stepped(
-    request: Request,
-    caller: Principal,
-    db: Db,
-    state: State,
-    finding_id: int,
-    step: FindingStep,
-    reason: str,
-    **extra: Any,
-) -> Response:
-    row = take_step(request, caller, db, state, finding_id, step, reason, **extra)
-    return respond(request, caller, finding_out(db, caller, row, Sight.FULL))
+def _step_route(name: str, body_model: type[StepBody], doc: str) -> None:
+    """Add the route ``/v1/findings/{finding_id}/<name>`` taking the step of that name
+    (:data:`STEP_ROUTES`); the body's fields other than ``reason`` go to the step."""
+    step = STEP_ROUTES[name]
+
+    def take(
+        request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepBody
+    ) -> Response:
+        extra = body.model_dump(exclude={"reason"})
+        row = take_step(request, caller, db, state, finding_id, step, body.reason, **extra)
+        return respond(request, caller, finding_out(db, caller, row, Sight.FULL))
+
+    take.__annotations__["body"] = body_model  # FastAPI reads the body's model from here
+    take.__name__ = take.__qualname__ = name.replace("-", "_")
+    take.__doc__ = doc
+    router.post(f"/v1/findings/{{finding_id}}/{name}", response_model=FindingOut)(take)
 
 
-@router.post("/v1/findings/{finding_id}/acknowledge", response_model=FindingOut)
-def acknowledge(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepIn
-) -> Response:
-    """The developer acknowledges the finding."""
-    return _stepped(request, caller, db, state, finding_id, FindingStep.ACKNOWLEDGE, body.reason)
-
-
-@router.post("/v1/findings/{finding_id}/dispute", response_model=FindingOut)
-def dispute(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepIn
-) -> Response:
-    """The developer disputes the finding (say why); the clock runs on."""
-    return _stepped(request, caller, db, state, finding_id, FindingStep.DISPUTE, body.reason)
-
-
-@router.post("/v1/findings/{finding_id}/claim-fix", response_model=FindingOut)
-def claim_fix(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: ClaimFixIn
-) -> Response:
-    """The developer says a fix is released, and when (default: now)."""
-    return _stepped(
-        request,
-        caller,
-        db,
-        state,
-        finding_id,
-        FindingStep.CLAIM_FIX,
-        body.reason,
-        fix_released_at=body.fix_released_at,
-    )
-
-
-@router.post("/v1/findings/{finding_id}/confirm-fix", response_model=FindingOut)
-def confirm_fix(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepIn
-) -> Response:
+_step_route("acknowledge", StepIn, "The developer acknowledges the finding.")
+_step_route("dispute", StepIn, "The developer disputes the finding (say why); the clock runs on.")
+_step_route(
+    "claim-fix", ClaimFixIn, "The developer says a fix is released, and when (default: now)."
+)
+_step_route(
+    "confirm-fix",
+    StepIn,
     """The tester confirms the fix: the finding is published when the grace period
-    after the fix's release ends."""
-    return _stepped(request, caller, db, state, finding_id, FindingStep.CONFIRM_FIX, body.reason)
-
-
-@router.post("/v1/findings/{finding_id}/reject-fix", response_model=FindingOut)
-def reject_fix(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepIn
-) -> Response:
-    """The tester finds that the fix does not hold (say why); the embargo applies again."""
-    return _stepped(request, caller, db, state, finding_id, FindingStep.REJECT_FIX, body.reason)
-
-
-@router.post("/v1/findings/{finding_id}/propose-extension", response_model=FindingOut)
-def propose_extension(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: ExtensionIn
-) -> Response:
-    """Either party proposes extending the embargo by some days."""
-    return _stepped(
-        request,
-        caller,
-        db,
-        state,
-        finding_id,
-        FindingStep.PROPOSE_EXTENSION,
-        body.reason,
-        days=body.days,
-    )
-
-
-@router.post("/v1/findings/{finding_id}/agree-extension", response_model=FindingOut)
-def agree_extension(
-    request: Request, caller: Caller, db: Db, state: State, finding_id: IntId, body: StepIn
-) -> Response:
-    """The other party agrees to the proposed extension: the embargo moves."""
-    return _stepped(request, caller, db, state, finding_id, FindingStep.EXTEND, body.reason)
+    after the fix's release ends.""",
+)
+_step_route(
+    "reject-fix",
+    StepIn,
+    "The tester finds that the fix does not hold (say why); the embargo applies again.",
+)
+_step_route(
+    "propose-extension", ExtensionIn, "Either party proposes extending the embargo by some days."
+)
+_step_route(
+    "agree-extension",
+    StepIn,
+    "The other party agrees to the proposed extension: the embargo moves.",
+)
 
 
 @router.post("/v1/findings/{finding_id}/reproduction", response_model=FindingOut)
@@ -853,10 +800,7 @@ def release_reproduction(
         raise conflict("this finding has no reproduction material", code="invalid_transition")
     if finding.released_at is not None:
         raise conflict("the reproduction material is public already", code="exists")
-    try:
-        material = base64.b64decode(body.material_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("material_b64 is not valid base64") from None
+    material = decode_b64(body.material_b64, "material_b64")
     if sha256_bytes(material) != finding.reproduction_commitment:
         raise invalid(
             "the material is not what was sealed (its sha256 differs from the commitment)",
@@ -870,15 +814,7 @@ def release_reproduction(
     finding.released_reproduction = material
     finding.released_at = moment
     finding.release_log_index = index
-    db.add(
-        LogRecord(
-            log_index=index,
-            kind="publication",
-            subject_type="finding_reproduction",
-            subject_id=finding.id,
-            created_at=moment,
-        )
-    )
+    db.add(LogRecord.publication(index, "finding_reproduction", finding.id, moment))
     record_step(
         db,
         finding,

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 
 from assay.gateway import Tier
-from assay.registry._db import AccessGrant, Engagement, EngagementEvent, OrgKey, Service
+from assay.registry._db import AccessGrant, Engagement, EngagementEvent, Service
 from assay.registry._deps import Caller, Db, IntId, Paging, now, paginate, respond
 from assay.registry._engagements import TRANSITION_ACTIONS, apply, next_state, record
-from assay.registry._errors import conflict, invalid, not_found
-from assay.registry._policy import Action, Parties, authorize
+from assay.registry._errors import conflict, decode_b64, invalid, not_found
+from assay.registry._policy import Action, authorize
 from assay.registry._resources import (
     EngagementView,
+    current_key,
     engagement_resource,
     load_engagement,
     load_service,
     load_version,
     org_by_slug,
     service_resource,
+    slug_of,
     slugs,
     version_resource,
 )
@@ -39,8 +40,8 @@ from assay.registry._schemas import (
     TransitionIn,
 )
 from assay.registry._sealed import SEAL_OVERHEAD
-from assay.registry._types import EngagementState, KeyKind, OrgKind, Transition
-from assay.registry._visibility import Principal, Sight, sight
+from assay.registry._types import EngagementState, KeyKind, Transition
+from assay.registry._visibility import Sight, sight
 
 router = APIRouter(tags=["market"])
 MAX_SEALED_TOKEN = 4096
@@ -49,7 +50,7 @@ MAX_SEALED_TOKEN = 4096
 def service_out(db: Db, service: Service) -> ServiceOut:
     return ServiceOut(
         id=service.id,
-        tester=slugs(db, {service.org_id})[service.org_id],
+        tester=slug_of(db, service.org_id),
         name=service.name,
         description=service.description,
         suites=service.suites,
@@ -107,9 +108,7 @@ def publish_service(request: Request, caller: Caller, db: Db, body: ServiceIn) -
     )
     db.add(service)
     db.commit()
-    response = respond(request, caller, service_out(db, service))
-    response.status_code = 201
-    return response
+    return respond(request, caller, service_out(db, service), status_code=201)
 
 
 @router.get("/v1/services/{service_id}", response_model=ServiceOut)
@@ -237,9 +236,7 @@ def request_engagement(request: Request, caller: Caller, db: Db, body: Engagemen
     db.flush()
     record(db, engagement, "request", None, EngagementState.REQUESTED, caller, body.reason, moment)
     db.commit()
-    response = respond(request, caller, engagement_out(db, engagement, history=True))
-    response.status_code = 201
-    return response
+    return respond(request, caller, engagement_out(db, engagement, history=True), status_code=201)
 
 
 @router.get("/v1/engagements/{engagement_id}", response_model=EngagementOut)
@@ -250,59 +247,33 @@ def show_engagement(request: Request, caller: Caller, db: Db, engagement_id: Int
     return respond(request, caller, engagement_out(db, view.row, history=True))
 
 
-def _transition(
-    request: Request,
-    caller: Principal,
-    db: Db,
-    engagement_id: int,
-    transition: Transition,
-    body: TransitionIn,
-) -> Response:
-    view = load_engagement(db, engagement_id)
-    authorize(caller, TRANSITION_ACTIONS[transition], view.resource, view.parties)
-    apply(db, view.row, transition, caller, body.reason, now(request))
-    db.commit()
-    return respond(request, caller, engagement_out(db, view.row, history=True))
+def _transition_route(transition: Transition, doc: str) -> None:
+    """Add the route ``/v1/engagements/{engagement_id}/<transition>``."""
+
+    def move(
+        request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
+    ) -> Response:
+        view = load_engagement(db, engagement_id)
+        authorize(caller, TRANSITION_ACTIONS[transition], view.resource, view.parties)
+        apply(db, view.row, transition, caller, body.reason, now(request))
+        db.commit()
+        return respond(request, caller, engagement_out(db, view.row, history=True))
+
+    move.__name__ = move.__qualname__ = transition.value
+    move.__doc__ = doc
+    path = f"/v1/engagements/{{engagement_id}}/{transition.value}"
+    router.post(path, response_model=EngagementOut)(move)
 
 
-@router.post("/v1/engagements/{engagement_id}/accept", response_model=EngagementOut)
-def accept(
-    request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
-) -> Response:
-    """The testing organisation takes the engagement on."""
-    return _transition(request, caller, db, engagement_id, Transition.ACCEPT, body)
-
-
-@router.post("/v1/engagements/{engagement_id}/decline", response_model=EngagementOut)
-def decline(
-    request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
-) -> Response:
-    """The testing organisation declines (say why in reason)."""
-    return _transition(request, caller, db, engagement_id, Transition.DECLINE, body)
-
-
-@router.post("/v1/engagements/{engagement_id}/start", response_model=EngagementOut)
-def start(
-    request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
-) -> Response:
-    """The testing organisation starts testing (after access was granted)."""
-    return _transition(request, caller, db, engagement_id, Transition.START, body)
-
-
-@router.post("/v1/engagements/{engagement_id}/close", response_model=EngagementOut)
-def close(
-    request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
-) -> Response:
-    """Either party closes a reported engagement."""
-    return _transition(request, caller, db, engagement_id, Transition.CLOSE, body)
-
-
-@router.post("/v1/engagements/{engagement_id}/cancel", response_model=EngagementOut)
-def cancel(
-    request: Request, caller: Caller, db: Db, engagement_id: IntId, body: TransitionIn
-) -> Response:
-    """Either party cancels an engagement that has not reported yet."""
-    return _transition(request, caller, db, engagement_id, Transition.CANCEL, body)
+_transition_route(Transition.ACCEPT, "The testing organisation takes the engagement on.")
+_transition_route(Transition.DECLINE, "The testing organisation declines (say why in reason).")
+_transition_route(
+    Transition.START, "The testing organisation starts testing (after access was granted)."
+)
+_transition_route(Transition.CLOSE, "Either party closes a reported engagement.")
+_transition_route(
+    Transition.CANCEL, "Either party cancels an engagement that has not reported yet."
+)
 
 
 def _access_out(engagement_id: int, grant: AccessGrant) -> AccessOut:
@@ -329,21 +300,13 @@ def grant_access(
     agreed = Tier(engagement.scope["tier"])
     if not agreed.allows(body.tier):
         raise invalid(f"the engagement agreed {agreed.value} tier, not {body.tier.value}")
-    key = db.get(OrgKey, body.recipient_key_id)
-    if (
-        key is None
-        or key.org_id != engagement.tester_org_id
-        or key.kind != KeyKind.SEALING
-        or key.revoked_at is not None
-    ):
+    key = current_key(db, body.recipient_key_id, KeyKind.SEALING, {engagement.tester_org_id})
+    if key is None:
         raise invalid(
             "recipient_key_id is not a current sealing key of the testing organisation",
             "wrong_recipient",
         )
-    try:
-        sealed = base64.b64decode(body.sealed_token_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("sealed_token_b64 is not valid base64") from None
+    sealed = decode_b64(body.sealed_token_b64, "sealed_token_b64")
     if not SEAL_OVERHEAD < len(sealed) <= MAX_SEALED_TOKEN:
         raise invalid("sealed_token_b64 is not a sealed box of a token (wrong length)")
     moment = now(request)
@@ -360,9 +323,7 @@ def grant_access(
     apply(db, engagement, Transition.GRANT_ACCESS, caller, f"gateway {body.gateway_url}", moment)
     assert EngagementState(engagement.state) is target
     db.commit()
-    response = respond(request, caller, _access_out(engagement.id, grant))
-    response.status_code = 201
-    return response
+    return respond(request, caller, _access_out(engagement.id, grant), status_code=201)
 
 
 @router.get("/v1/engagements/{engagement_id}/access", response_model=AccessOut)
@@ -379,6 +340,3 @@ def read_access(request: Request, caller: Caller, db: Db, engagement_id: IntId) 
     if grant is None:
         raise not_found("access grant (the developer has not granted access yet)")
     return respond(request, caller, _access_out(engagement_id, grant))
-
-
-_ = (OrgKind, Parties)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 
 from fastapi import APIRouter, Query, Request
@@ -13,16 +12,17 @@ from sqlalchemy import select
 from assay._util.hashing import sha256_bytes
 from assay.registry._db import Document, Model, ModelVersion, Submission
 from assay.registry._deps import Caller, Db, IntId, Paging, State, now, paginate, respond
-from assay.registry._errors import RegistryError, conflict, invalid, not_found
+from assay.registry._errors import RegistryError, conflict, decode_b64, invalid
 from assay.registry._policy import Action, authorize
 from assay.registry._resources import (
     document_resource,
+    get_or_404,
     load_engagement,
     load_model,
     load_version,
     model_resource,
     org_by_slug,
-    slugs,
+    slug_of,
     submission_resource,
     version_resource,
 )
@@ -67,7 +67,7 @@ def _document_out(doc: Document) -> DocumentOut:
 def version_out(
     db: Db, caller: Principal, version: ModelVersion, model: Model, *, detail: bool
 ) -> VersionOut:
-    developer = slugs(db, {model.org_id})[model.org_id]
+    developer = slug_of(db, model.org_id)
     out = VersionOut(
         id=version.id,
         model_id=model.id,
@@ -97,7 +97,7 @@ def version_out(
             audits.append(
                 SubmissionBrief(
                     id=sub.id,
-                    tester=slugs(db, {sub.org_id})[sub.org_id],
+                    tester=slug_of(db, sub.org_id),
                     tier=sub.summary["tier"],
                     decision=sub.summary["decision"],
                     visibility=Visibility(sub.visibility),
@@ -114,7 +114,7 @@ def model_out(db: Db, caller: Principal, model: Model) -> ModelOut:
     )
     return ModelOut(
         id=model.id,
-        developer=slugs(db, {model.org_id})[model.org_id],
+        developer=slug_of(db, model.org_id),
         name=model.name,
         description=model.description,
         created_at=model.created_at,
@@ -162,9 +162,7 @@ def create_model(request: Request, caller: Caller, db: Db, body: ModelIn) -> Res
     )
     db.add(model)
     db.commit()
-    response = respond(request, caller, model_out(db, caller, model))
-    response.status_code = 201
-    return response
+    return respond(request, caller, model_out(db, caller, model), status_code=201)
 
 
 @router.get("/v1/models/{model_id}", response_model=ModelOut)
@@ -199,9 +197,9 @@ def create_version(
     )
     db.add(version)
     db.commit()
-    response = respond(request, caller, version_out(db, caller, version, model, detail=True))
-    response.status_code = 201
-    return response
+    return respond(
+        request, caller, version_out(db, caller, version, model, detail=True), status_code=201
+    )
 
 
 @router.get("/v1/versions/{version_id}", response_model=VersionOut)
@@ -223,10 +221,7 @@ def check_document(body: DocumentIn, max_bytes: int) -> bytes:
         )
     if len(body.content_b64) > (max_bytes * 4) // 3 + 4:
         raise RegistryError(413, f"documents are at most {max_bytes} bytes", code="too_large")
-    try:
-        content = base64.b64decode(body.content_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("content_b64 is not valid base64") from None
+    content = decode_b64(body.content_b64, "content_b64")
     if not content:
         raise invalid("the document is empty")
     if len(content) > max_bytes:
@@ -272,17 +267,13 @@ def add_document(
     )
     db.add(doc)
     db.commit()
-    response = respond(request, caller, _document_out(doc))
-    response.status_code = 201
-    return response
+    return respond(request, caller, _document_out(doc), status_code=201)
 
 
 @router.get("/v1/documents/{document_id}", response_model=None)
 def get_document(request: Request, caller: Caller, db: Db, document_id: IntId) -> Response:
     """The document's bytes, as an attachment, with its digest as the ETag."""
-    doc = db.get(Document, document_id)
-    if doc is None:
-        raise not_found("document")
+    doc = get_or_404(db, Document, document_id, "document")
     version, model = load_version(db, doc.version_id)
     authorize(caller, Action.READ_PUBLIC, document_resource(db, doc, version, model))
     etag = f'"{doc.sha256.removeprefix("sha256:")}"'

@@ -146,9 +146,7 @@ def add_key(request: Request, caller: Caller, db: Db, body: KeyIn, slug: str = S
     )
     db.add(key)
     db.commit()
-    response = respond(request, caller, key_out(key))
-    response.status_code = 201
-    return response
+    return respond(request, caller, key_out(key), status_code=201)
 
 
 @router.post("/v1/orgs/{slug}/keys/{key_id}/revoke", response_model=KeyOut)
@@ -223,9 +221,7 @@ def create_token(request: Request, caller: Caller, db: Db, body: TokenIn) -> Res
     row = db.get(ApiToken, issued.id)
     assert row is not None
     out = IssuedTokenOut(**token_out(row, user, request).model_dump(), token=issued.secret)
-    response = respond(request, caller, out)
-    response.status_code = 201
-    return response
+    return respond(request, caller, out, status_code=201)
 
 
 @router.post("/v1/tokens/{token_id}/revoke", response_model=TokenOut)

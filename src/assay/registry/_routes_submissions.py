@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -27,6 +28,7 @@ from assay.registry._ingest import verify_submission
 from assay.registry._log import publication_entry
 from assay.registry._policy import Action, authorize
 from assay.registry._resources import (
+    current_key,
     load_engagement,
     load_submission,
     load_version,
@@ -156,9 +158,7 @@ def submit(
     _records(db, submission, moment)
     apply(db, engagement, Transition.REPORT, caller, f"submission {submission.id}", moment)
     db.commit()
-    response = respond(request, caller, submission_out(db, submission))
-    response.status_code = 201
-    return response
+    return respond(request, caller, submission_out(db, submission), status_code=201)
 
 
 def _records(db: Db, submission: Submission, moment: datetime) -> None:
@@ -174,12 +174,8 @@ def _records(db: Db, submission: Submission, moment: datetime) -> None:
     )
     if submission.publication_log_index is not None:
         db.add(
-            LogRecord(
-                log_index=submission.publication_log_index,
-                kind="publication",
-                subject_type="submission",
-                subject_id=submission.id,
-                created_at=moment,
+            LogRecord.publication(
+                submission.publication_log_index, "submission", submission.id, moment
             )
         )
 
@@ -291,13 +287,8 @@ def cosign(
     with one of its registered signing keys (`assay attest cosign` makes one)."""
     view = load_submission(db, submission_id)
     authorize(caller, Action.COSIGN, view.resource, view.parties)
-    key = db.get(OrgKey, body.keyid)
-    if (
-        key is None
-        or key.org_id != caller.org_id
-        or key.kind != KeyKind.SIGNING
-        or key.revoked_at is not None
-    ):
+    key = current_key(db, body.keyid, KeyKind.SIGNING, {caller.org_id})
+    if key is None:
         raise invalid("keyid is not a current signing key of your organisation", "wrong_key")
     public = load_pem_public_key(key.public_key.encode())
     assert isinstance(public, Ed25519PublicKey)
@@ -342,15 +333,7 @@ def publish(
         submission.visibility = Visibility.PUBLIC.value
         submission.published_at = moment
         submission.publication_log_index = index
-        db.add(
-            LogRecord(
-                log_index=index,
-                kind="publication",
-                subject_type="submission",
-                subject_id=submission.id,
-                created_at=moment,
-            )
-        )
+        db.add(LogRecord.publication(index, "submission", submission.id, moment))
         db.commit()
     return respond(request, caller, submission_out(db, view.row))
 
@@ -419,6 +402,16 @@ def log_entries(
     return respond(request, caller, items)
 
 
+def _proof(
+    request: Request, caller: Principal, size: int, prove: Callable[[], list[bytes]]
+) -> Response:
+    try:
+        hashes = prove()
+    except LogError as exc:
+        raise invalid(str(exc)) from None
+    return respond(request, caller, ProofOut(tree_size=size, hashes=[h.hex() for h in hashes]))
+
+
 @log_router.get("/v1/log/proofs/inclusion", response_model=ProofOut)
 def inclusion_proof(
     request: Request,
@@ -430,11 +423,7 @@ def inclusion_proof(
     """The audit path of entry ``index`` in the tree of ``tree_size`` (default: now)."""
     authorize(caller, Action.READ_PUBLIC)
     size = tree_size if tree_size is not None else state.log.size
-    try:
-        hashes = state.log.inclusion_proof(index, size)
-    except LogError as exc:
-        raise invalid(str(exc)) from None
-    return respond(request, caller, ProofOut(tree_size=size, hashes=[h.hex() for h in hashes]))
+    return _proof(request, caller, size, lambda: state.log.inclusion_proof(index, size))
 
 
 @log_router.get("/v1/log/proofs/consistency", response_model=ProofOut)
@@ -448,8 +437,4 @@ def consistency_proof(
     """The proof that the tree of size ``second`` (default: now) extends ``first``."""
     authorize(caller, Action.READ_PUBLIC)
     size = second if second is not None else state.log.size
-    try:
-        hashes = state.log.consistency_proof(first, size)
-    except LogError as exc:
-        raise invalid(str(exc)) from None
-    return respond(request, caller, ProofOut(tree_size=size, hashes=[h.hex() for h in hashes]))
+    return _proof(request, caller, size, lambda: state.log.consistency_proof(first, size))

@@ -72,9 +72,7 @@ def create_webhook(request: Request, caller: Caller, db: Db, body: WebhookIn) ->
     db.add(hook)
     db.commit()
     out = NewWebhookOut(**_webhook_out(db, hook).model_dump(), secret=hook.secret)
-    response = respond(request, caller, out)
-    response.status_code = 201
-    return response
+    return respond(request, caller, out, status_code=201)
 
 
 def _own_webhook(db: Db, caller: Principal, webhook_id: int) -> Webhook:

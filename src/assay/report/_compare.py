@@ -119,6 +119,19 @@ def _item_rate(result: SuiteResult) -> bool:
     )
 
 
+def _not_comparable(base: _Base, note: str = "") -> SuiteComparison:
+    return SuiteComparison(
+        **base.__dict__,
+        difference=None,
+        low=None,
+        high=None,
+        n=0,
+        method="-",
+        verdict="not_comparable",
+        note=note,
+    )
+
+
 def _compare_suite(
     a: SuiteResult,
     b: SuiteResult,
@@ -129,16 +142,7 @@ def _compare_suite(
     ma, mb = a.metrics[0], b.metrics[0]
     base = _Base(suite=a.id, metric=ma.name, unit=ma.unit, a=ma.value, b=mb.value)
     if ma.name != mb.name or ma.unit != mb.unit or ma.value is None or mb.value is None:
-        return SuiteComparison(
-            **base.__dict__,
-            difference=None,
-            low=None,
-            high=None,
-            n=0,
-            method="-",
-            verdict="not_comparable",
-            note="different metrics or no data",
-        )
+        return _not_comparable(base, "different metrics or no data")
     note = "" if a.version == b.version else f"suite versions differ ({a.version} vs {b.version})"
     first, second = _outcomes(values_a, a.id), _outcomes(values_b, b.id)
     shared = sorted(set(first) & set(second))
@@ -158,15 +162,7 @@ def _compare_suite(
             note=note,
         )
     if ma.ci is None or mb.ci is None:
-        return SuiteComparison(
-            **base.__dict__,
-            difference=None,
-            low=None,
-            high=None,
-            n=0,
-            method="-",
-            verdict="not_comparable",
-        )
+        return _not_comparable(base)
     z = float(norm.ppf(0.5 + level / 2))
     se = math.hypot(
         (ma.ci.high - ma.ci.low) / (2 * float(norm.ppf(0.5 + ma.ci.level / 2))),

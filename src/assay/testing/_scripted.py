@@ -14,6 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from assay.gateway._errors import GatewayError, bad_request
 from assay.gateway._metering import Meter
@@ -127,20 +128,8 @@ class ScriptedBackend:
                 completion_tokens=1,
                 floats=1 + len(top),
             )
-            return ChatCompletionResponse(
-                id=f"chatcmpl-{uuid.uuid4().hex}",
-                created=int(time.time()),
-                model=self.name,
-                choices=[
-                    ChatChoice(
-                        index=0,
-                        message=AssistantMessage(content=best),
-                        finish_reason="length",
-                        logprobs=choice_logprobs,
-                    )
-                ],
-                usage=Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2),
-            )
+            usage = Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
+            return self._chat_response(best, "length", choice_logprobs, usage)
         text = self.reply(request.messages)
         if request.max_tokens or request.max_completion_tokens:
             limit = request.max_completion_tokens or request.max_tokens or 0
@@ -160,6 +149,20 @@ class ScriptedBackend:
         prompt_tokens = sum(len(_pieces(m.text())) for m in request.messages)
         completion_tokens = len(_pieces(text))
         meter.record(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
+        return self._chat_response(text, "stop", logprobs, usage)
+
+    def _chat_response(
+        self,
+        text: str,
+        finish_reason: Literal["stop", "length"],
+        logprobs: ChatChoiceLogprobs | None,
+        usage: Usage,
+    ) -> ChatCompletionResponse:
         return ChatCompletionResponse(
             id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
@@ -168,15 +171,11 @@ class ScriptedBackend:
                 ChatChoice(
                     index=0,
                     message=AssistantMessage(content=text),
-                    finish_reason="stop",
+                    finish_reason=finish_reason,
                     logprobs=logprobs,
                 )
             ],
-            usage=Usage(
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                total_tokens=prompt_tokens + completion_tokens,
-            ),
+            usage=usage,
         )
 
     async def complete(
