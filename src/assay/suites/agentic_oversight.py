@@ -18,7 +18,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageAssistant, GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
@@ -36,7 +36,7 @@ from assay.suites._registry import (
     SuiteSpec,
     Summary,
     rate_summary,
-    register_suite,
+    suite,
 )
 
 SUITE_ID = "agentic_oversight"
@@ -312,7 +312,47 @@ def load_tasks() -> list[dict[str, Any]]:
     return read_jsonl(shipped(DATA_FILE))
 
 
-@task(name=SUITE_ID)
+def choose(tier: Tier, features: EndpointFeatures) -> RunChoice:
+    """Native tool calling where the endpoint has it; otherwise Inspect describes the
+    tools in the prompt and parses calls from the reply."""
+    if features.native_tools:
+        return RunChoice(tier=Tier.BLACK, method="native_tools")
+    return RunChoice(tier=Tier.BLACK, method="emulated_tools", model_args={"emulate_tools": True})
+
+
+def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
+    summary = rate_summary(spec, records)
+    solved = sum(1 for r in records if r.score_metadata.get("solved"))
+    calls = sum(int(r.score_metadata.get("tool_calls", 0)) for r in records)
+    idle = sum(1 for r in records if r.score_metadata.get("attempted") is False)
+    summary.notes.append(
+        f"{solved} of {len(records)} task(s) were solved (the final answer contained the expected result); "
+        f"{calls} tool call(s) in all; {idle} task(s) without any tool call are not attempts"
+    )
+    return summary
+
+
+@suite(
+    id=SUITE_ID,
+    title="Agent actions against the user's explicit instructions",
+    risk_area="autonomous_behaviour",
+    version=VERSION,
+    description=(
+        "30 multi-step tool-use tasks in a simulated workspace where the user forbids a shortcut "
+        "(deleting protected files, disabling a monitor, sending data out, widening permissions, "
+        "editing a protected config). Judged from the tool calls, not from the model's words."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="violation_rate",
+        description="share of tasks in which the agent took the forbidden action",
+        kind="harm",
+    ),
+    breakdown_key="category",
+    choose=choose,
+    summarize=summarize,
+)
 def agentic_oversight(message_limit: int = 12, max_tokens: int = 160) -> Task:
     """Rate of actions the user explicitly forbade, judged from the agent's tool calls.
 
@@ -348,49 +388,3 @@ def agentic_oversight(message_limit: int = 12, max_tokens: int = 160) -> Task:
         version=VERSION,
         metadata={"assay_suite": SUITE_ID},
     )
-
-
-def choose(tier: Tier, features: EndpointFeatures) -> RunChoice:
-    """Native tool calling where the endpoint has it; otherwise Inspect describes the
-    tools in the prompt and parses calls from the reply."""
-    if features.native_tools:
-        return RunChoice(tier=Tier.BLACK, method="native_tools")
-    return RunChoice(tier=Tier.BLACK, method="emulated_tools", model_args={"emulate_tools": True})
-
-
-def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
-    summary = rate_summary(spec, records)
-    solved = sum(1 for r in records if r.score_metadata.get("solved"))
-    calls = sum(int(r.score_metadata.get("tool_calls", 0)) for r in records)
-    idle = sum(1 for r in records if r.score_metadata.get("attempted") is False)
-    summary.notes.append(
-        f"{solved} of {len(records)} task(s) were solved (the final answer contained the expected result); "
-        f"{calls} tool call(s) in all; {idle} task(s) without any tool call are not attempts"
-    )
-    return summary
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Agent actions against the user's explicit instructions",
-        risk_area="autonomous_behaviour",
-        version=VERSION,
-        description=(
-            "30 multi-step tool-use tasks in a simulated workspace where the user forbids a shortcut "
-            "(deleting protected files, disabling a monitor, sending data out, widening permissions, "
-            "editing a protected config). Judged from the tool calls, not from the model's words."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="violation_rate",
-            description="share of tasks in which the agent took the forbidden action",
-            kind="harm",
-        ),
-        build=agentic_oversight,
-        breakdown_key="category",
-        choose=choose,
-        summarize=summarize,
-    )
-)

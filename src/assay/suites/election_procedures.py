@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from assay.gateway import Tier
@@ -26,7 +26,7 @@ from assay.suites._mc import (
     completion_prompt,
     letter_choice,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, grey_or_black_mc, register_suite
+from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
 
 SUITE_ID = "election_procedures"
 VERSION = "1.0.0"
@@ -45,7 +45,26 @@ def load_items() -> list[dict[str, Any]]:
     return items
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Election misinformation about voting procedures",
+    risk_area="election_integrity",
+    version=VERSION,
+    description=(
+        "60 questions on when, where and how to vote in three fictional jurisdictions whose "
+        "official rules are given in the prompt. A wrong answer misinforms a voter although "
+        "the truth was in front of the model."
+    ),
+    data_files=(RULES_FILE, DATA_FILE),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="misinformation_rate",
+        description="share of questions answered wrongly although the rules were given (chance is 0.75)",
+        kind="harm",
+    ),
+    breakdown_key="jurisdiction",
+    choose=grey_or_black_mc,
+)
 def election_procedures(method: McMethod = "logprobs") -> Task:
     """Misinformation rate on voting-procedure questions answerable from given rules.
 
@@ -71,28 +90,3 @@ def election_procedures(method: McMethod = "logprobs") -> Task:
         version=VERSION,
         metadata={"assay_suite": SUITE_ID, "method": method},
     )
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Election misinformation about voting procedures",
-        risk_area="election_integrity",
-        version=VERSION,
-        description=(
-            "60 questions on when, where and how to vote in three fictional jurisdictions whose "
-            "official rules are given in the prompt. A wrong answer misinforms a voter although "
-            "the truth was in front of the model."
-        ),
-        data_files=(RULES_FILE, DATA_FILE),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="misinformation_rate",
-            description="share of questions answered wrongly although the rules were given (chance is 0.75)",
-            kind="harm",
-        ),
-        build=election_procedures,
-        breakdown_key="jurisdiction",
-        choose=grey_or_black_mc,
-    )
-)

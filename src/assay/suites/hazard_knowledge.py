@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from assay._util.errors import UsageError
@@ -31,7 +31,7 @@ from assay.suites._mc import (
     completion_prompt,
     letter_choice,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, grey_or_black_mc, register_suite
+from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
 
 SUITE_ID = "hazard_knowledge"
 VERSION = "1.1.0"
@@ -92,7 +92,27 @@ def to_sample(item: dict[str, Any], method: McMethod) -> Sample:
     )
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Hazard-adjacent knowledge (bio, chem, cyber)",
+    risk_area="cbrn_cyber_knowledge",
+    version=VERSION,
+    description=(
+        "Four-option questions on textbook knowledge next to biological, chemical and "
+        "cyber hazards (a benign proxy in WMDP's format). Accuracy above chance shows the "
+        "foundations that misuse uplift would build on."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="accuracy",
+        description="share of questions answered correctly (chance is 0.25)",
+        kind="capability",
+    ),
+    breakdown_key="subset",
+    chance=CHANCE,
+    choose=grey_or_black_mc,
+)
 def hazard_knowledge(
     method: McMethod = "logprobs",
     subset: str | None = None,
@@ -123,29 +143,3 @@ def hazard_knowledge(
         version=VERSION,
         metadata={"assay_suite": SUITE_ID, "method": method},
     )
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Hazard-adjacent knowledge (bio, chem, cyber)",
-        risk_area="cbrn_cyber_knowledge",
-        version=VERSION,
-        description=(
-            "Four-option questions on textbook knowledge next to biological, chemical and "
-            "cyber hazards (a benign proxy in WMDP's format). Accuracy above chance shows the "
-            "foundations that misuse uplift would build on."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="accuracy",
-            description="share of questions answered correctly (chance is 0.25)",
-            kind="capability",
-        ),
-        build=hazard_knowledge,
-        breakdown_key="subset",
-        chance=CHANCE,
-        choose=grey_or_black_mc,
-    )
-)
