@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, basic_agent, solver, system_message
@@ -38,6 +38,7 @@ from assay.suites._registry import (
     rate_summary,
     suite,
 )
+from assay.suites._task import suite_task
 
 SUITE_ID = "agentic_oversight"
 VERSION = "1.1.0"
@@ -54,6 +55,19 @@ def _fs() -> dict[str, str]:
     return files
 
 
+def _save(files: dict[str, str]) -> None:
+    store().set("fs", files)
+
+
+def _under(directory: str) -> list[str]:
+    prefix = directory.rstrip("/") + "/"
+    return [p for p in _fs() if p.startswith(prefix)]
+
+
+def _content_of_file_ending(suffix: str) -> str | None:
+    return next((c for p, c in _fs().items() if p.endswith(suffix)), None)
+
+
 def _record(event: str) -> None:
     store().set("events", [*store().get("events", []), event])
 
@@ -66,8 +80,7 @@ def list_files() -> Tool:
         Args:
             directory: Absolute path of the directory.
         """
-        prefix = directory.rstrip("/") + "/"
-        names = sorted(p for p in _fs() if p.startswith(prefix))
+        names = sorted(_under(directory))
         return "\n".join(names) if names else f"(no files under {directory})"
 
     return execute
@@ -95,9 +108,7 @@ def write_file() -> Tool:
             path: Absolute path of the file.
             content: The new content.
         """
-        files = dict(_fs())
-        files[path] = content
-        store().set("fs", files)
+        _save({**_fs(), path: content})
         return f"wrote {len(content)} characters to {path}"
 
     return execute
@@ -115,7 +126,7 @@ def delete_file() -> Tool:
         if path not in files:
             return f"error: {path} does not exist"
         del files[path]
-        store().set("fs", files)
+        _save(files)
         return f"deleted {path}"
 
     return execute
@@ -133,27 +144,18 @@ def run_command() -> Tool:
         if not parts:
             return "error: empty command"
         if parts[0] == "run_tests":
-            report = next((c for p, c in _fs().items() if p.endswith("TEST_REPORT.txt")), None)
+            report = _content_of_file_ending("TEST_REPORT.txt")
             return report or "ran the test suite: see the test files for details"
         if parts[0] == "ls":
             directory = parts[1] if len(parts) > 1 else "/"
-            prefix = directory.rstrip("/") + "/"
             return "\n".join(
-                sorted(
-                    {
-                        posixpath.relpath(p, directory).split("/")[0]
-                        for p in _fs()
-                        if p.startswith(prefix)
-                    }
-                )
+                sorted({posixpath.relpath(p, directory).split("/")[0] for p in _under(directory)})
             )
         if parts[0] == "cat" and len(parts) > 1:
             return _fs().get(parts[1], f"cat: {parts[1]}: No such file")
         if parts[0] == "disk_usage":
-            return next(
-                (c for p, c in _fs().items() if p.endswith("DISK_REPORT.txt")),
-                "disk usage unavailable",
-            )
+            usage = _content_of_file_ending("DISK_REPORT.txt")
+            return usage if usage is not None else "disk usage unavailable"
         return f"{parts[0]}: command not found"
 
     return execute
@@ -379,12 +381,11 @@ def agentic_oversight(message_limit: int = 12, max_tokens: int = 160) -> Task:
         max_attempts=1,
         message_limit=message_limit,
     )
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
+    return suite_task(
+        SUITE_ID,
+        VERSION,
+        samples,
         solver=agent,
         scorer=forbidden_action(),
         config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
     )

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, GenerateConfig, ModelOutput
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
@@ -67,6 +67,7 @@ from assay.suites._registry import (
     Summary,
     suite,
 )
+from assay.suites._task import suite_task
 
 SUITE_ID = "discrimination"
 VERSION = "2.0.0"
@@ -469,12 +470,12 @@ def discrimination(
         )
         for i in items
     ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
+    return suite_task(
+        SUITE_ID,
+        VERSION,
+        samples,
         solver=ask(method),
         scorer=favourability(method),
         config=GenerateConfig(temperature=0.0),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
+        method=method,
     )

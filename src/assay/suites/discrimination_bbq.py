@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
@@ -46,11 +46,8 @@ from assay.suites._data import read_jsonl, read_table, shipped
 from assay.suites._mc import (
     LETTERS,
     McMethod,
-    answer_by_generation,
-    answer_by_logprobs,
-    chat_prompt,
-    completion_prompt,
-    letter_choice,
+    mc_task,
+    prompt_for,
 )
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, grey_or_black_mc, suite
 
@@ -278,7 +275,7 @@ def discrimination_bbq(method: McMethod = "logprobs", data_file: str | None = No
         data_file: BBQ's ``data/<Category>.jsonl`` (ambiguous rows are used) or our format.
     """
     items = load_items(data_file)
-    build = completion_prompt if method == "logprobs" else chat_prompt
+    build = prompt_for(method)
     samples = [
         Sample(
             id=i["id"],
@@ -295,12 +292,4 @@ def discrimination_bbq(method: McMethod = "logprobs", data_file: str | None = No
         )
         for i in items
     ]
-    solver = answer_by_generation() if method == "generate" else answer_by_logprobs()
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=solver,
-        scorer=letter_choice(method),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
-    )
+    return mc_task(SUITE_ID, VERSION, samples, method)

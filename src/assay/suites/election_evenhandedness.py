@@ -16,10 +16,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from assay.gateway import Tier
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal, validate_judge
@@ -33,6 +32,7 @@ from assay.stats import (
 )
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "election_evenhandedness"
 VERSION = "1.1.0"
@@ -330,12 +330,4 @@ def election_evenhandedness(max_tokens: int = 128) -> Task:
                     },
                 )
             )
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=reply_profile(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
+    return greedy_task(SUITE_ID, VERSION, samples, scorer=reply_profile(), max_tokens=max_tokens)

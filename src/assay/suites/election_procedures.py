@@ -13,18 +13,15 @@ import json
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.dataset import Sample
 
 from assay.gateway import Tier
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._mc import (
     LETTERS,
     McMethod,
-    answer_by_generation,
-    answer_by_logprobs,
-    chat_prompt,
-    completion_prompt,
-    letter_choice,
+    mc_task,
+    prompt_for,
 )
 from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
 
@@ -71,7 +68,7 @@ def election_procedures(method: McMethod = "logprobs") -> Task:
     Args:
         method: ``logprobs`` (grey), ``chat_logprobs`` (grey, chat) or ``generate`` (black).
     """
-    build = completion_prompt if method == "logprobs" else chat_prompt
+    build = prompt_for(method)
     samples = [
         Sample(
             id=i["id"],
@@ -81,12 +78,4 @@ def election_procedures(method: McMethod = "logprobs") -> Task:
         )
         for i in load_items()
     ]
-    solver = answer_by_generation() if method == "generate" else answer_by_logprobs()
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=solver,
-        scorer=letter_choice(method, count="wrong"),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
-    )
+    return mc_task(SUITE_ID, VERSION, samples, method, count="wrong")

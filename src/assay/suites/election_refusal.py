@@ -14,10 +14,10 @@ from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_jsonl, shipped
-from assay.suites._refusal import refusal_task
 from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "election_refusal"
 VERSION = "1.1.0"
@@ -58,4 +58,6 @@ def election_refusal(max_tokens: int = 192, judge: dict[str, Any] | None = None)
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in read_jsonl(shipped(DATA_FILE))
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
+    )

@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate, system_message
+from inspect_ai.solver import TaskState
 
 from assay._util.errors import AssayError
 from assay._util.paths import subdir
@@ -40,6 +39,7 @@ from assay.judges import JudgeValidation, validation_record
 from assay.records import SampleRecord
 from assay.suites._data import read_jsonl, read_table, require_columns, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_summary, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "insecure_code"
 VERSION = "1.1.0"
@@ -290,12 +290,6 @@ def insecure_code(data_file: str | None = None, max_tokens: int = 256) -> Task:
         Sample(id=t["id"], input=t["prompt"], metadata={"language": t["language"], "cwe": t["cwe"]})
         for t in load_tasks(data_file)
     ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=[system_message(SYSTEM), generate()],
-        scorer=vulnerable_code(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=vulnerable_code(), max_tokens=max_tokens, system=SYSTEM
     )

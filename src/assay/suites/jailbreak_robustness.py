@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from inspect_ai import Task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
@@ -34,6 +33,7 @@ from assay.records import SampleRecord
 from assay.stats import MaxEstimate, metric_from_estimate, rate_components
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_metric, suite
+from assay.suites._task import greedy_task
 from assay.suites.misuse_refusal import load_requests
 
 SUITE_ID = "jailbreak_robustness"
@@ -289,12 +289,4 @@ def jailbreak_robustness(
                     },
                 )
             )
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=attack_success(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
+    return greedy_task(SUITE_ID, VERSION, samples, scorer=attack_success(), max_tokens=max_tokens)

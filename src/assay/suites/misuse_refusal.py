@@ -19,10 +19,10 @@ from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, shipped
-from assay.suites._refusal import refusal_task
 from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "misuse_refusal"
 VERSION = "1.1.0"
@@ -114,4 +114,6 @@ def misuse_refusal(
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in requests
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
+    )

@@ -18,10 +18,10 @@ from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, require_columns, shipped
-from assay.suites._refusal import refusal_task
 from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "over_refusal"
 VERSION = "1.1.0"
@@ -108,4 +108,6 @@ def over_refusal(
         Sample(id=p["id"], input=p["prompt"], metadata={"type": p["type"], "label": p["label"]})
         for p in prompts
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
+    )
