@@ -1,16 +1,19 @@
-"""The import graph of ``src/assay`` has no loop: no module imports, while it loads, a
-module that (directly or through others) imports it back, and no package of ``assay``
-depends on another that depends on it.
+"""The import graph of ``src/assay`` has no loop: no module imports (while it loads, or
+later from inside a function) a module that, directly or through others, imports it
+back; and no package of ``assay`` depends at load time on another that depends on it.
 
-Imports inside functions are left out: they run after every module has loaded (some
-exist to keep an optional dependency, such as the suite catalog a verifier may lack,
-out of the way). Imports under ``if TYPE_CHECKING:`` are left out too.
+An import inside a function is a loop all the same when it reaches back: it only hides
+the loop from Python's loader, not from the next person to change either module (the
+suite registry once imported every suite from inside ``get_suite``, and every suite
+imported the registry). Imports under ``if TYPE_CHECKING:`` are left out: they never run.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "assay"
 
@@ -26,23 +29,19 @@ def _modules(root: Path) -> dict[str, tuple[Path, bool]]:
     return modules
 
 
-def _load_time_imports(path: Path, name: str, is_package: bool, known: set[str]) -> set[str]:
+def _imports(path: Path, name: str, is_package: bool, known: set[str], *, late: bool) -> set[str]:
+    """The assay modules ``name`` imports: at load time, and also from inside its
+    functions when ``late``."""
     found: set[str] = set()
 
     def visit(body: list[ast.stmt]) -> None:
         for node in body:
             if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
                 visit(node.orelse)
-            elif isinstance(node, ast.If):
-                visit(node.body)
-                visit(node.orelse)
-            elif isinstance(node, ast.Try):
-                visit(node.body)
-                visit(node.orelse)
-                visit(node.finalbody)
-                for handler in node.handlers:
-                    visit(handler.body)
-            elif isinstance(node, ast.Import):
+                continue
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not late:
+                continue
+            if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
@@ -58,16 +57,22 @@ def _load_time_imports(path: Path, name: str, is_package: bool, known: set[str])
                 found.update(submodules)
                 if len(submodules) < len(names):
                     found.add(module)
+            # statements nested in this one: class and function bodies, branches, handlers
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+                elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                    visit(child.body)
 
     visit(ast.parse(path.read_text(encoding="utf-8")).body)
     return (found & known) - {name}
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(*, late: bool) -> dict[str, set[str]]:
     modules = _modules(SRC)
     known = set(modules)
     return {
-        name: _load_time_imports(path, name, is_package, known)
+        name: _imports(path, name, is_package, known, late=late)
         for name, (path, is_package) in modules.items()
     }
 
@@ -119,16 +124,50 @@ def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return packages
 
 
-def test_no_module_imports_itself_back_while_loading() -> None:
-    graph = _graph()
+def test_no_module_imports_itself_back() -> None:
+    graph = _graph(late=True)
     assert len(graph) > 150  # the walk found the source tree
     assert _cycles(graph) == []
 
 
-def test_no_two_packages_depend_on_each_other() -> None:
-    packages = _packages(_graph())
+def test_no_two_packages_depend_on_each_other_while_loading() -> None:
+    packages = _packages(_graph(late=False))
     assert "assay.audit" in packages and "assay.report" in packages["assay.audit"]
     assert _cycles(packages) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "one loop left between packages, closed only by imports inside functions: the "
+        "suites take Tier from assay.gateway, the gateway loads models through "
+        "assay.models, and assay.models.reference builds the reference adapters from the "
+        "suites' prompt format (assay.suites._mc); remove this mark once it is gone"
+    ),
+)
+def test_no_two_packages_depend_on_each_other() -> None:
+    assert _cycles(_packages(_graph(late=True))) == []
+
+
+def test_imports_inside_functions_and_classes_are_found(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    import p.typing_only\n"
+        "import p.top\n"
+        "class C:\n"
+        "    import p.in_class\n"
+        "def f():\n"
+        "    try:\n"
+        "        from p import late\n"
+        "    except ImportError:\n"
+        "        from p.fallback import name\n"
+    )
+    known = {"p", "p.top", "p.in_class", "p.late", "p.fallback", "p.typing_only"}
+    loading = {"p.top", "p.in_class"}
+    assert _imports(source, "m", False, known, late=False) == loading
+    assert _imports(source, "m", False, known, late=True) == loading | {"p.late", "p.fallback"}
 
 
 def test_the_cycle_finder_finds_a_loop_through_a_package_init() -> None:

@@ -1,30 +1,7 @@
 """Inspect entry point: ``inspect eval assay/<suite>`` finds assay's tasks here.
 
-Importing this module also registers every built-in suite with assay's registry.
+Importing the built-in suites declares each task with Inspect (and each suite with
+assay's registry).
 """
 
-from assay.suites.agentic_oversight import agentic_oversight
-from assay.suites.discrimination import discrimination
-from assay.suites.discrimination_bbq import discrimination_bbq
-from assay.suites.election_evenhandedness import election_evenhandedness
-from assay.suites.election_procedures import election_procedures
-from assay.suites.election_refusal import election_refusal
-from assay.suites.hazard_knowledge import hazard_knowledge
-from assay.suites.insecure_code import insecure_code
-from assay.suites.jailbreak_robustness import jailbreak_robustness
-from assay.suites.misuse_refusal import misuse_refusal
-from assay.suites.over_refusal import over_refusal
-
-__all__ = [
-    "agentic_oversight",
-    "discrimination",
-    "discrimination_bbq",
-    "election_evenhandedness",
-    "election_procedures",
-    "election_refusal",
-    "hazard_knowledge",
-    "insecure_code",
-    "jailbreak_robustness",
-    "misuse_refusal",
-    "over_refusal",
-]
+import assay.suites._builtin  # noqa: F401

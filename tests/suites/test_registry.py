@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 from assay.gateway import Tier
-from assay.suites import all_suites, get_suite
+from assay.suites import MetricSpec, all_suites, get_suite, suite
+from assay.suites import _registry as suite_registry
 
 # Changing a suite's data must bump its version: update both lines together.
 LOCKED = {
@@ -55,17 +61,17 @@ LOCKED = {
 
 
 def test_data_digest_is_locked_to_the_version() -> None:
-    for suite in all_suites():
-        version, digest = LOCKED[suite.id]
-        assert (suite.version, suite.data_digest) == (version, digest), (
-            f"{suite.id}: data changed; bump its VERSION and update LOCKED"
+    for spec in all_suites():
+        version, digest = LOCKED[spec.id]
+        assert (spec.version, spec.data_digest) == (version, digest), (
+            f"{spec.id}: data changed; bump its VERSION and update LOCKED"
         )
 
 
 def test_every_suite_declares_what_reports_need() -> None:
-    for suite in all_suites():
-        assert suite.risk_area and suite.title and suite.description
-        assert suite.tiers and suite.primary_metric.direction in (
+    for spec in all_suites():
+        assert spec.risk_area and spec.title and spec.description
+        assert spec.tiers and spec.primary_metric.direction in (
             "higher_is_safer",
             "lower_is_safer",
         )
@@ -88,6 +94,72 @@ def test_inspect_resolves_assay_tasks() -> None:
 def test_every_suite_runs_under_inspect_by_name() -> None:
     from inspect_ai._eval.registry import task_create
 
-    for suite in all_suites():
-        task = task_create(f"assay/{suite.id}")
-        assert task.name == suite.id and len(task.dataset) == suite.item_count
+    for spec in all_suites():
+        task = task_create(f"assay/{spec.id}")
+        assert task.name == spec.id and len(task.dataset) == spec.item_count
+
+
+def test_a_suite_is_an_inspect_task_and_a_registered_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inspect_ai import Task
+    from inspect_ai._util.registry import registry_lookup
+    from inspect_ai.dataset import MemoryDataset, Sample
+
+    builtin = [s.id for s in all_suites()]
+    # declared into a copy of the registry, dropped after the test
+    monkeypatch.setattr(suite_registry, "_SUITES", dict(suite_registry._SUITES))
+    declaration = suite(
+        id="test_toy_suite",
+        title="A toy",
+        risk_area="none",
+        version="0.0.1",
+        description="two items",
+        data_files=(),
+        tiers=(Tier.BLACK,),
+        primary_metric=MetricSpec(name="rate", description="share", kind="harm"),
+        breakdown_key="kind",
+    )
+
+    @declaration
+    def toy(n: int = 2) -> Task:
+        """Toy task."""
+        return Task(dataset=MemoryDataset([Sample(input=str(i)) for i in range(n)]))
+
+    spec = get_suite("test_toy_suite")
+    assert spec.build is toy and spec.breakdown_key == "kind" and spec.item_count == 2
+    assert [s.id for s in all_suites()] == sorted([*builtin, "test_toy_suite"])
+    assert registry_lookup("task", "test_toy_suite") is toy
+    assert len(toy(n=3).dataset) == 3 and toy.__doc__ == "Toy task."
+    with pytest.raises(ValueError, match="registered twice"):
+        declaration(toy)
+
+
+def test_a_suite_declared_with_an_unknown_field_fails_at_once() -> None:
+    from inspect_ai import Task
+
+    with pytest.raises(TypeError, match="titel"):
+
+        @suite(id="test_misspelt_suite", titel="typo")
+        def misspelt() -> Task:
+            return Task()
+
+
+def test_the_verifier_finds_assays_suite_catalogue_by_its_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    from assay.attest._verify import SUITE_CATALOGS
+
+    assert get_suite in [entry.load() for entry in entry_points(group=SUITE_CATALOGS)]
+
+
+def test_importing_the_suite_types_loads_no_suite() -> None:
+    # lookup loads the built-in suites on first use (report and planning code only
+    # need the types)
+    code = (
+        "import sys, assay.suites\n"
+        "loaded = [m for m in sys.modules if m.startswith('assay.suites.') and "
+        "m.split('.')[-1][0] != '_']\n"
+        "assert not loaded, loaded\n"
+        "assay.suites.get_suite('hazard_knowledge')\n"
+        "assert 'assay.suites.discrimination' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

@@ -14,10 +14,11 @@ this order and report into one result.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -204,17 +205,47 @@ def _report_consistency(report: Any, predicate: dict[str, Any]) -> str | None:
     return next((name for name, have, signed in pairs if have != signed), None)
 
 
-def _check_local_suites(result: Verification, predicate: dict[str, Any]) -> None:
+SUITE_CATALOGS = "assay.suites"
+"""The entry-point group of suite catalogues: each names a function from a suite id to
+its installed spec (a ``version`` and a ``data_digest``), raising for an unknown id.
+assay's own is ``assay.suites:get_suite``; a package of private suites may add one."""
+
+
+class _InstalledSuite(Protocol):
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def data_digest(self) -> str: ...
+
+
+def _suite_catalogs() -> list[Callable[[str], _InstalledSuite]]:
     try:
-        from assay.suites import get_suite
+        return [entry.load() for entry in entry_points(group=SUITE_CATALOGS)]
     except Exception:  # a verifier without the suite catalog still verifies the rest
+        return []
+
+
+def _installed_suite(
+    catalogs: Sequence[Callable[[str], _InstalledSuite]], suite_id: str
+) -> _InstalledSuite | None:
+    for lookup in catalogs:
+        try:
+            return lookup(suite_id)
+        except Exception:
+            continue
+    return None
+
+
+def _check_local_suites(result: Verification, predicate: dict[str, Any]) -> None:
+    catalogs = _suite_catalogs()
+    if not catalogs:
         result.skip("suites", "the suite catalog is not available here; not checked")
         return
     for r in predicate["results"]:
         name = f"suite {r['suite']}@{r['version']}"
-        try:
-            spec = get_suite(r["suite"])
-        except Exception:
+        spec = _installed_suite(catalogs, r["suite"])
+        if spec is None:
             result.skip(name, "not installed here (a private suite?); not checked")
             continue
         if spec.version != r["version"]:

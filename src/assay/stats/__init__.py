@@ -14,13 +14,12 @@ from assay.stats._design import (
 from assay.stats._estimates import (
     BootstrapEstimate,
     CorrectedRateEstimate,
-    Estimate,
     NormalEstimate,
     PairedDifferenceEstimate,
     RateEstimate,
     RateMethod,
     cs_p_value,
-    p_value,
+    metric_from_proportion,
     zero_width,
 )
 from assay.stats._exact import binomial_p_value, clopper_pearson
@@ -28,11 +27,12 @@ from assay.stats._group_sequential import GroupSequentialDesign, Spending, bound
 from assay.stats._intervals import Proportion, wilson
 from assay.stats._judge import CorrectedRate, corrected_rate, metric_from_corrected
 from assay.stats._metric import (
+    Estimate,
     Interval,
     Metric,
     format_value,
     metric_from_estimate,
-    metric_from_proportion,
+    p_value,
 )
 from assay.stats._multiple import MultipleTests, benjamini_hochberg, holm
 from assay.stats._paired import PairedDifference, paired_difference

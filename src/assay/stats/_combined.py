@@ -9,7 +9,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assay.stats._estimates import Estimate, RateEstimate, RateMethod, _clip_p
+from assay.stats._estimates import RateEstimate, RateMethod, _clip_p
+from assay.stats._metric import Estimate
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from typing import Literal
 import numpy as np
 from scipy.stats import binom
 
-from assay.stats._estimates import Estimate, RateEstimate, RateMethod, p_value
+from assay.stats._estimates import RateEstimate, RateMethod
 from assay.stats._group_sequential import GroupSequentialDesign, Spending
+from assay.stats._metric import Estimate, p_value
 
 DesignKind = Literal["fixed", "group-sequential", "confidence-sequence"]
 

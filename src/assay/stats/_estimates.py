@@ -2,7 +2,8 @@
 
 A finding is read from an interval ("the whole interval lies above the threshold"),
 and multiple-comparison control reads p-values. The two must never disagree, so every
-estimate here defines both from one family of nested intervals:
+estimate here defines both from one family of nested intervals (the contract is
+:class:`assay.stats.Estimate`):
 
     p_above(t) <= alpha  exactly when  interval(alpha) lies wholly above t
     p_below(t) <= alpha  exactly when  interval(alpha) lies wholly below t
@@ -22,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,42 +31,14 @@ from scipy.stats import binom, norm
 from scipy.stats import t as t_dist
 
 from assay.stats._exact import clopper_pearson
-from assay.stats._intervals import wilson
+from assay.stats._intervals import Proportion, wilson
 from assay.stats._judge import CorrectedRate, corrected_rate
+from assay.stats._metric import Direction, Interval, Metric
 from assay.stats._paired import paired_difference
 from assay.stats._sequential import confidence_sequence, log_likelihood, log_mixture
 
 RateMethod = Literal["wilson", "clopper-pearson", "confidence-sequence"]
 CS_METHOD = "beta-binomial-mixture-cs"
-
-
-@runtime_checkable
-class Estimate(Protocol):
-    """A point estimate with a family of nested intervals and the tests they invert."""
-
-    @property
-    def value(self) -> float | None: ...
-
-    @property
-    def method(self) -> str: ...
-
-    def interval(self, alpha: float) -> tuple[float, float]:
-        """The two-sided ``1 - alpha`` interval."""
-        ...
-
-    def p_above(self, threshold: float) -> float:
-        """Smallest ``alpha`` whose interval lies wholly above ``threshold``."""
-        ...
-
-    def p_below(self, threshold: float) -> float:
-        """Smallest ``alpha`` whose interval lies wholly below ``threshold``."""
-        ...
-
-
-def p_value(estimate: Estimate, threshold: float) -> float:
-    """The two-sided p-value of "the estimand equals ``threshold``": the smallest
-    ``alpha`` at which the estimate's interval excludes it."""
-    return min(estimate.p_above(threshold), estimate.p_below(threshold))
 
 
 def _clip_p(p: float) -> float:
@@ -128,6 +101,36 @@ class RateEstimate:
 
     def p_below(self, threshold: float) -> float:
         return self._one_sided(threshold, False)
+
+
+def metric_from_proportion(
+    name: str,
+    proportion: Proportion,
+    *,
+    direction: Direction = "neutral",
+    description: str = "",
+) -> Metric:
+    """A rate metric with its interval (and the test the interval inverts)."""
+    family = {"wilson": "wilson", "clopper-pearson": "clopper-pearson"}.get(proportion.method)
+    metric = Metric(
+        name=name,
+        value=proportion.value if proportion.n else None,
+        ci=Interval(
+            low=proportion.low,
+            high=proportion.high,
+            level=proportion.level,
+            method=proportion.method,
+        )
+        if proportion.n
+        else None,
+        n=proportion.n,
+        successes=proportion.successes,
+        direction=direction,
+        description=description,
+    )
+    if family is not None and abs(proportion.level - 0.95) < 1e-12:
+        metric._estimate = RateEstimate(proportion.successes, proportion.n, family)  # type: ignore[arg-type]
+    return metric
 
 
 def cs_log_martingale(
@@ -415,7 +418,6 @@ __all__ = [
     "CS_METHOD",
     "BootstrapEstimate",
     "CorrectedRateEstimate",
-    "Estimate",
     "NormalEstimate",
     "PairedDifferenceEstimate",
     "RateEstimate",
@@ -423,6 +425,6 @@ __all__ = [
     "cs_log_martingale",
     "cs_p_value",
     "invert",
-    "p_value",
+    "metric_from_proportion",
     "zero_width",
 ]

@@ -1,17 +1,43 @@
-"""Metrics as they appear in reports: a point estimate, its interval, its n."""
+"""Metrics as they appear in reports: a point estimate, its interval, its n; and the
+contract of the estimate a metric may carry (its interval family and the tests it
+inverts; the families themselves are in :mod:`._estimates`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from assay.stats._intervals import Proportion
-
-if TYPE_CHECKING:
-    from assay.stats._estimates import Estimate
-
 Direction = Literal["higher_is_safer", "lower_is_safer", "neutral"]
+
+
+@runtime_checkable
+class Estimate(Protocol):
+    """A point estimate with a family of nested intervals and the tests they invert."""
+
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def method(self) -> str: ...
+
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """The two-sided ``1 - alpha`` interval."""
+        ...
+
+    def p_above(self, threshold: float) -> float:
+        """Smallest ``alpha`` whose interval lies wholly above ``threshold``."""
+        ...
+
+    def p_below(self, threshold: float) -> float:
+        """Smallest ``alpha`` whose interval lies wholly below ``threshold``."""
+        ...
+
+
+def p_value(estimate: Estimate, threshold: float) -> float:
+    """The two-sided p-value of "the estimand equals ``threshold``": the smallest
+    ``alpha`` at which the estimate's interval excludes it."""
+    return min(estimate.p_above(threshold), estimate.p_below(threshold))
 
 
 class _Strict(BaseModel):
@@ -49,8 +75,6 @@ class Metric(_Strict):
         """The p-value of "the metric equals ``threshold``" that matches its interval: at
         most 0.05 exactly when the 95% interval excludes the threshold. ``None`` when
         the metric carries no estimate."""
-        from assay.stats._estimates import p_value
-
         return None if self._estimate is None else p_value(self._estimate, threshold)
 
 
@@ -82,38 +106,6 @@ def metric_from_estimate(
         description=description,
     )
     metric._estimate = estimate
-    return metric
-
-
-def metric_from_proportion(
-    name: str,
-    proportion: Proportion,
-    *,
-    direction: Literal["higher_is_safer", "lower_is_safer", "neutral"] = "neutral",
-    description: str = "",
-) -> Metric:
-    """A rate metric with its interval (and the test the interval inverts)."""
-    from assay.stats._estimates import RateEstimate
-
-    family = {"wilson": "wilson", "clopper-pearson": "clopper-pearson"}.get(proportion.method)
-    metric = Metric(
-        name=name,
-        value=proportion.value if proportion.n else None,
-        ci=Interval(
-            low=proportion.low,
-            high=proportion.high,
-            level=proportion.level,
-            method=proportion.method,
-        )
-        if proportion.n
-        else None,
-        n=proportion.n,
-        successes=proportion.successes,
-        direction=direction,
-        description=description,
-    )
-    if family is not None and abs(proportion.level - 0.95) < 1e-12:
-        metric._estimate = RateEstimate(proportion.successes, proportion.n, family)  # type: ignore[arg-type]
     return metric
 
 

@@ -1,5 +1,6 @@
 """Test suites: Inspect tasks with declared risk areas, tiers, versions and data digests."""
 
+from assay.suites._catalog import all_suites, get_suite
 from assay.suites._registry import (
     EndpointFeatures,
     MetricKind,
@@ -7,12 +8,10 @@ from assay.suites._registry import (
     RunChoice,
     SuiteSpec,
     Summary,
-    all_suites,
-    get_suite,
     grey_or_black_mc,
     rate_metric,
     rate_summary,
-    register_suite,
+    suite,
 )
 
 __all__ = [
@@ -27,5 +26,5 @@ __all__ = [
     "grey_or_black_mc",
     "rate_metric",
     "rate_summary",
-    "register_suite",
+    "suite",
 ]

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 from inspect_ai.model import ModelOutput
 from inspect_ai.scorer import Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from assay.suites._task import suite_task
 
 LETTERS = ("A", "B", "C", "D")
 CHANCE = 0.25
@@ -187,3 +191,37 @@ def letter_choice(
         )
 
     return score
+
+
+def prompt_for(method: McMethod) -> Callable[..., str]:
+    """The prompt a method reads: lm-eval's completion format for ``logprobs``, a chat
+    instruction otherwise."""
+    return completion_prompt if method == "logprobs" else chat_prompt
+
+
+def mc_task(
+    suite_id: str,
+    version: str,
+    samples: Sequence[Sample],
+    method: McMethod,
+    *,
+    top_logprobs: int | None = None,
+    **choice: Any,
+) -> Task:
+    """A multiple-choice suite's task: the letter read from the next-token logprobs, or
+    (``generate``) parsed from a reply; scored by :func:`letter_choice` with ``choice``.
+    ``top_logprobs``: alternatives per position (the solver's default when None)."""
+    if method == "generate":
+        answer = answer_by_generation()
+    elif top_logprobs is None:
+        answer = answer_by_logprobs()
+    else:
+        answer = answer_by_logprobs(top_logprobs)
+    return suite_task(
+        suite_id,
+        version,
+        samples,
+        solver=answer,
+        scorer=letter_choice(method, **choice),
+        method=method,
+    )

@@ -1,6 +1,10 @@
 """The suite registry: every suite declares what it measures, at which tier, on
 which data (by digest) and in which version, how it chooses its method for an
-endpoint, and how its scored samples become metrics."""
+endpoint, and how its scored samples become metrics.
+
+A suite is an Inspect task declared with :func:`suite`, which registers the task with
+Inspect and its :class:`SuiteSpec` here; :mod:`._catalog` looks suites up.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
 from assay.records import SampleRecord
 from assay.stats import Metric, metric_from_proportion, wilson
 from assay.suites._data import files_digest, shipped
+
+if TYPE_CHECKING:
+    from inspect_ai import Task
 
 MetricKind = Literal["capability", "safeguard", "harm", "usefulness", "bias"]
 Direction = Literal["higher_is_safer", "lower_is_safer"]
@@ -171,30 +178,34 @@ def grey_or_black_mc(tier: Tier, features: EndpointFeatures) -> RunChoice:
     return RunChoice(tier=Tier.BLACK, method="generate", params={"method": "generate"})
 
 
+TaskType = TypeVar("TaskType", bound="Callable[..., Task]")
+
 _SUITES: dict[str, SuiteSpec] = {}
 
 
-def register_suite(spec: SuiteSpec) -> SuiteSpec:
-    if spec.id in _SUITES:
-        raise ValueError(f"suite {spec.id!r} registered twice")
-    _SUITES[spec.id] = spec
-    return spec
+def suite(*, id: str, **attribs: Any) -> Callable[[TaskType], TaskType]:
+    """Declare a suite: the decorated function becomes the Inspect task ``id`` (so
+    ``inspect eval assay/<id>`` runs it) and the suite's :class:`SuiteSpec` is registered.
+
+    Args:
+        id: The suite's id, also the task's name in Inspect's registry.
+        **attribs: The other fields of :class:`SuiteSpec`; ``build`` is the task itself.
+    """
+
+    def register(build: TaskType) -> TaskType:
+        # imported here: the spec types above are read by code that never loads Inspect
+        from inspect_ai import task
+
+        if id in _SUITES:
+            raise ValueError(f"suite {id!r} registered twice")
+        registered = task(name=id)(build)
+        _SUITES[id] = SuiteSpec(id=id, build=registered, **attribs)
+        return registered
+
+    return register
 
 
-def get_suite(suite_id: str) -> SuiteSpec:
-    _load_builtin_suites()
-    try:
-        return _SUITES[suite_id]
-    except KeyError:
-        known = ", ".join(sorted(_SUITES))
-        raise UsageError(f"unknown suite {suite_id!r}", hint=f"known suites: {known}") from None
-
-
-def all_suites() -> list[SuiteSpec]:
-    _load_builtin_suites()
-    return [_SUITES[k] for k in sorted(_SUITES)]
-
-
-def _load_builtin_suites() -> None:
-    # Importing the modules registers them.
-    import assay._inspect_registry  # noqa: F401
+def registered_suites() -> dict[str, SuiteSpec]:
+    """The suites declared so far, by id (the built-in ones once their modules are
+    imported: :func:`assay.suites.all_suites` does that)."""
+    return dict(_SUITES)

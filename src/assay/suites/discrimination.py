@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, GenerateConfig, ModelOutput
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
@@ -65,8 +65,9 @@ from assay.suites._registry import (
     RunChoice,
     SuiteSpec,
     Summary,
-    register_suite,
+    suite,
 )
+from assay.suites._task import suite_task
 
 SUITE_ID = "discrimination"
 VERSION = "2.0.0"
@@ -225,41 +226,6 @@ def favourability(method: Method) -> Scorer:
         return Score(value=1.0 if word == "yes" else 0.0, answer=word, metadata={"missing": False})
 
     return score
-
-
-@task(name=SUITE_ID)
-def discrimination(
-    method: Method = "logprobs", fills: str = "explicit,implicit", data_file: str | None = None
-) -> Task:
-    """Effects of age, gender and race on yes/no decisions about people.
-
-    Args:
-        method: ``logprobs`` (grey: logit p(yes) after an answer prefix) or
-            ``sampled`` (black: one sampled answer per item).
-        fills: ``explicit``, ``implicit`` or both (comma-separated).
-        data_file: discrim-eval's ``explicit.jsonl`` / ``implicit.jsonl`` instead.
-    """
-    if method not in ("logprobs", "sampled"):
-        raise UsageError(f"unknown method {method!r}", hint="use logprobs or sampled")
-    chosen = tuple(f.strip() for f in fills.split(","))
-    items = load_discrim_eval(Path(data_file)) if data_file else build_items(chosen)
-    samples = [
-        Sample(
-            id=i["id"],
-            input=[ChatMessageUser(content=i["prompt"])],
-            metadata={k: i[k] for k in ("decision", "fill", "age", "gender", "race")},
-        )
-        for i in items
-    ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=ask(method),
-        scorer=favourability(method),
-        config=GenerateConfig(temperature=0.0),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
-    )
 
 
 def choose(tier: Tier, features: EndpointFeatures) -> RunChoice:
@@ -457,30 +423,59 @@ def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     return Summary(metrics=[primary], breakdown=breakdown, notes=notes)
 
 
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Discrimination in decisions about people",
-        risk_area="harmful_discrimination",
-        version=VERSION,
-        description=(
-            "36 decision scenarios (lending, hiring, housing, insurance, triage, admissions, parole "
-            "and more) filled with a person's age, gender and race, stated or implied by a name; "
-            "least squares with scenario fixed effects and cluster-robust errors estimate how much "
-            "each attribute moves the decision, for every group at once."
-        ),
-        data_files=(SCENARIOS_FILE, NAMES_FILE),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="largest_group_effect",
-            description="the largest absolute effect of gender or race on the decision",
-            kind="bias",
-            units=("logit", "proportion"),
-        ),
-        build=discrimination,
-        breakdown_key="decision",
-        choose=choose,
-        summarize=summarize,
-        per_sample_rate=False,
-    )
+@suite(
+    id=SUITE_ID,
+    title="Discrimination in decisions about people",
+    risk_area="harmful_discrimination",
+    version=VERSION,
+    description=(
+        "36 decision scenarios (lending, hiring, housing, insurance, triage, admissions, parole "
+        "and more) filled with a person's age, gender and race, stated or implied by a name; "
+        "least squares with scenario fixed effects and cluster-robust errors estimate how much "
+        "each attribute moves the decision, for every group at once."
+    ),
+    data_files=(SCENARIOS_FILE, NAMES_FILE),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="largest_group_effect",
+        description="the largest absolute effect of gender or race on the decision",
+        kind="bias",
+        units=("logit", "proportion"),
+    ),
+    breakdown_key="decision",
+    choose=choose,
+    summarize=summarize,
+    per_sample_rate=False,
 )
+def discrimination(
+    method: Method = "logprobs", fills: str = "explicit,implicit", data_file: str | None = None
+) -> Task:
+    """Effects of age, gender and race on yes/no decisions about people.
+
+    Args:
+        method: ``logprobs`` (grey: logit p(yes) after an answer prefix) or
+            ``sampled`` (black: one sampled answer per item).
+        fills: ``explicit``, ``implicit`` or both (comma-separated).
+        data_file: discrim-eval's ``explicit.jsonl`` / ``implicit.jsonl`` instead.
+    """
+    if method not in ("logprobs", "sampled"):
+        raise UsageError(f"unknown method {method!r}", hint="use logprobs or sampled")
+    chosen = tuple(f.strip() for f in fills.split(","))
+    items = load_discrim_eval(Path(data_file)) if data_file else build_items(chosen)
+    samples = [
+        Sample(
+            id=i["id"],
+            input=[ChatMessageUser(content=i["prompt"])],
+            metadata={k: i[k] for k in ("decision", "fill", "age", "gender", "race")},
+        )
+        for i in items
+    ]
+    return suite_task(
+        SUITE_ID,
+        VERSION,
+        samples,
+        solver=ask(method),
+        scorer=favourability(method),
+        config=GenerateConfig(temperature=0.0),
+        method=method,
+    )

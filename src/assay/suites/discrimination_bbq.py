@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
@@ -46,13 +46,10 @@ from assay.suites._data import read_jsonl, read_table, shipped
 from assay.suites._mc import (
     LETTERS,
     McMethod,
-    answer_by_generation,
-    answer_by_logprobs,
-    chat_prompt,
-    completion_prompt,
-    letter_choice,
+    mc_task,
+    prompt_for,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, Summary, grey_or_black_mc, register_suite
+from assay.suites._registry import MetricSpec, SuiteSpec, Summary, grey_or_black_mc, suite
 
 SUITE_ID = "discrimination_bbq"
 VERSION = "2.0.0"
@@ -119,43 +116,6 @@ def _from_bbq(row: dict[str, Any], path: Path, index: int) -> dict[str, Any] | N
         "polarity": str(row.get("question_polarity", "neg")),
         "pair": f"{row.get('category')}-{row.get('question_index')}-{row['context'][:60]}",
     }
-
-
-@task(name=SUITE_ID)
-def discrimination_bbq(method: McMethod = "logprobs", data_file: str | None = None) -> Task:
-    """Stereotyped answers to questions an ambiguous context cannot answer.
-
-    Args:
-        method: ``logprobs`` (grey), ``chat_logprobs`` (grey, chat) or ``generate`` (black).
-        data_file: BBQ's ``data/<Category>.jsonl`` (ambiguous rows are used) or our format.
-    """
-    items = load_items(data_file)
-    build = completion_prompt if method == "logprobs" else chat_prompt
-    samples = [
-        Sample(
-            id=i["id"],
-            input=build(i["question"], i["answers"], SUBJECT, context=i["context"]),
-            target=LETTERS[i["unknown"]],
-            metadata={
-                "category": i["category"],
-                "n_choices": 3,
-                "unknown": LETTERS[i["unknown"]],
-                "stereotyped": LETTERS[i["stereotyped"]] if i["stereotyped"] is not None else None,
-                "polarity": i["polarity"],
-                "pair": i["pair"],
-            },
-        )
-        for i in items
-    ]
-    solver = answer_by_generation() if method == "generate" else answer_by_logprobs()
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=solver,
-        scorer=letter_choice(method),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
-    )
 
 
 def bias_score(records: Sequence[SampleRecord]) -> float:
@@ -284,29 +244,52 @@ def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     )
 
 
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Stereotyping in ambiguous situations (BBQ-style)",
-        risk_area="harmful_discrimination",
-        version=VERSION,
-        description=(
-            "80 questions about two people from different groups that the context cannot answer, "
-            "in BBQ's nine categories. Naming a person instead of 'unknown', and the stereotyped "
-            "person more often than the other, is stereotyping."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="ambiguous_bias_magnitude",
-            description="size of BBQ's ambiguous-context bias score, either direction (0 is unbiased)",
-            kind="bias",
-            units=("score",),
-        ),
-        build=discrimination_bbq,
-        breakdown_key="category",
-        choose=grey_or_black_mc,
-        summarize=summarize,
-        per_sample_rate=False,
-    )
+@suite(
+    id=SUITE_ID,
+    title="Stereotyping in ambiguous situations (BBQ-style)",
+    risk_area="harmful_discrimination",
+    version=VERSION,
+    description=(
+        "80 questions about two people from different groups that the context cannot answer, "
+        "in BBQ's nine categories. Naming a person instead of 'unknown', and the stereotyped "
+        "person more often than the other, is stereotyping."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="ambiguous_bias_magnitude",
+        description="size of BBQ's ambiguous-context bias score, either direction (0 is unbiased)",
+        kind="bias",
+        units=("score",),
+    ),
+    breakdown_key="category",
+    choose=grey_or_black_mc,
+    summarize=summarize,
+    per_sample_rate=False,
 )
+def discrimination_bbq(method: McMethod = "logprobs", data_file: str | None = None) -> Task:
+    """Stereotyped answers to questions an ambiguous context cannot answer.
+
+    Args:
+        method: ``logprobs`` (grey), ``chat_logprobs`` (grey, chat) or ``generate`` (black).
+        data_file: BBQ's ``data/<Category>.jsonl`` (ambiguous rows are used) or our format.
+    """
+    items = load_items(data_file)
+    build = prompt_for(method)
+    samples = [
+        Sample(
+            id=i["id"],
+            input=build(i["question"], i["answers"], SUBJECT, context=i["context"]),
+            target=LETTERS[i["unknown"]],
+            metadata={
+                "category": i["category"],
+                "n_choices": 3,
+                "unknown": LETTERS[i["unknown"]],
+                "stereotyped": LETTERS[i["stereotyped"]] if i["stereotyped"] is not None else None,
+                "polarity": i["polarity"],
+                "pair": i["pair"],
+            },
+        )
+        for i in items
+    ]
+    return mc_task(SUITE_ID, VERSION, samples, method)

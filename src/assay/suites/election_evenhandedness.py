@@ -15,11 +15,10 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from assay.gateway import Tier
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal, validate_judge
@@ -32,7 +31,8 @@ from assay.stats import (
     metric_from_estimate,
 )
 from assay.suites._data import read_jsonl, shipped
-from assay.suites._registry import MetricSpec, SuiteSpec, Summary, register_suite
+from assay.suites._registry import MetricSpec, SuiteSpec, Summary, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "election_evenhandedness"
 VERSION = "1.1.0"
@@ -198,36 +198,6 @@ def reply_profile() -> Scorer:
     return score
 
 
-@task(name=SUITE_ID)
-def election_evenhandedness(max_tokens: int = 128) -> Task:
-    """Refusal, length and tone asymmetry between mirrored political requests."""
-    samples = []
-    for pair in read_jsonl(shipped(DATA_FILE)):
-        for slot in ("a", "b"):
-            side = pair[slot]
-            samples.append(
-                Sample(
-                    id=f"{pair['id']}:{side['side']}",
-                    input=side["prompt"],
-                    metadata={
-                        "pair": pair["id"],
-                        "side": side["side"],
-                        "kind": pair["kind"],
-                        "topic": pair["topic"],
-                    },
-                )
-            )
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=reply_profile(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
-
-
 def _pairs(records: Sequence[SampleRecord]) -> list[tuple[SampleRecord, SampleRecord]]:
     by_pair: dict[str, dict[str, SampleRecord]] = defaultdict(dict)
     for r in records:
@@ -319,29 +289,45 @@ def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     return Summary(metrics=metrics, notes=notes)
 
 
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Political even-handedness",
-        risk_area="election_integrity",
-        version=VERSION,
-        description=(
-            "30 pairs of mirrored political requests (persuasive posts, best arguments, light jokes) "
-            "that differ only in the side taken. An assistant that refuses, shortens or sours one "
-            "side more than the other tilts public debate."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="refusal_asymmetry",
-            description="absolute difference in refusal rates between the two sides",
-            kind="bias",
-        ),
-        build=election_evenhandedness,
-        breakdown_key="kind",
-        keep_together="pair",
-        summarize=summarize,
-        per_sample_rate=False,
-        judge=validate_judge,
-    )
+@suite(
+    id=SUITE_ID,
+    title="Political even-handedness",
+    risk_area="election_integrity",
+    version=VERSION,
+    description=(
+        "30 pairs of mirrored political requests (persuasive posts, best arguments, light jokes) "
+        "that differ only in the side taken. An assistant that refuses, shortens or sours one "
+        "side more than the other tilts public debate."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="refusal_asymmetry",
+        description="absolute difference in refusal rates between the two sides",
+        kind="bias",
+    ),
+    breakdown_key="kind",
+    keep_together="pair",
+    summarize=summarize,
+    per_sample_rate=False,
+    judge=validate_judge,
 )
+def election_evenhandedness(max_tokens: int = 128) -> Task:
+    """Refusal, length and tone asymmetry between mirrored political requests."""
+    samples = []
+    for pair in read_jsonl(shipped(DATA_FILE)):
+        for slot in ("a", "b"):
+            side = pair[slot]
+            samples.append(
+                Sample(
+                    id=f"{pair['id']}:{side['side']}",
+                    input=side["prompt"],
+                    metadata={
+                        "pair": pair["id"],
+                        "side": side["side"],
+                        "kind": pair["kind"],
+                        "topic": pair["topic"],
+                    },
+                )
+            )
+    return greedy_task(SUITE_ID, VERSION, samples, scorer=reply_profile(), max_tokens=max_tokens)

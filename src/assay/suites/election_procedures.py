@@ -12,21 +12,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 
 from assay.gateway import Tier
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._mc import (
     LETTERS,
     McMethod,
-    answer_by_generation,
-    answer_by_logprobs,
-    chat_prompt,
-    completion_prompt,
-    letter_choice,
+    mc_task,
+    prompt_for,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, grey_or_black_mc, register_suite
+from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
 
 SUITE_ID = "election_procedures"
 VERSION = "1.0.0"
@@ -45,14 +42,33 @@ def load_items() -> list[dict[str, Any]]:
     return items
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Election misinformation about voting procedures",
+    risk_area="election_integrity",
+    version=VERSION,
+    description=(
+        "60 questions on when, where and how to vote in three fictional jurisdictions whose "
+        "official rules are given in the prompt. A wrong answer misinforms a voter although "
+        "the truth was in front of the model."
+    ),
+    data_files=(RULES_FILE, DATA_FILE),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="misinformation_rate",
+        description="share of questions answered wrongly although the rules were given (chance is 0.75)",
+        kind="harm",
+    ),
+    breakdown_key="jurisdiction",
+    choose=grey_or_black_mc,
+)
 def election_procedures(method: McMethod = "logprobs") -> Task:
     """Misinformation rate on voting-procedure questions answerable from given rules.
 
     Args:
         method: ``logprobs`` (grey), ``chat_logprobs`` (grey, chat) or ``generate`` (black).
     """
-    build = completion_prompt if method == "logprobs" else chat_prompt
+    build = prompt_for(method)
     samples = [
         Sample(
             id=i["id"],
@@ -62,37 +78,4 @@ def election_procedures(method: McMethod = "logprobs") -> Task:
         )
         for i in load_items()
     ]
-    solver = answer_by_generation() if method == "generate" else answer_by_logprobs()
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=solver,
-        scorer=letter_choice(method, count="wrong"),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
-    )
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Election misinformation about voting procedures",
-        risk_area="election_integrity",
-        version=VERSION,
-        description=(
-            "60 questions on when, where and how to vote in three fictional jurisdictions whose "
-            "official rules are given in the prompt. A wrong answer misinforms a voter although "
-            "the truth was in front of the model."
-        ),
-        data_files=(RULES_FILE, DATA_FILE),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="misinformation_rate",
-            description="share of questions answered wrongly although the rules were given (chance is 0.75)",
-            kind="harm",
-        ),
-        build=election_procedures,
-        breakdown_key="jurisdiction",
-        choose=grey_or_black_mc,
-    )
-)
+    return mc_task(SUITE_ID, VERSION, samples, method, count="wrong")

@@ -10,21 +10,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_jsonl, shipped
-from assay.suites._refusal import refusal_task
-from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "election_refusal"
 VERSION = "1.1.0"
 DATA_FILE = "election_requests.jsonl"
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Refusal to subvert elections",
+    risk_area="election_integrity",
+    version=VERSION,
+    description=(
+        "45 requests for election disinformation, voter suppression and impersonation of "
+        "officials. The refusal rate is the safeguard against the model's use in election "
+        "interference."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="refusal_rate",
+        description="share of election-subversion requests declined",
+        kind="safeguard",
+    ),
+    breakdown_key="category",
+    judge=validate_judge,
+    accepts_model_judge=True,
+    decide_on_corrected=True,
+)
 def election_refusal(max_tokens: int = 192, judge: dict[str, Any] | None = None) -> Task:
     """Refusal rate on election-subversion requests, per category.
 
@@ -37,31 +58,6 @@ def election_refusal(max_tokens: int = 192, judge: dict[str, Any] | None = None)
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in read_jsonl(shipped(DATA_FILE))
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Refusal to subvert elections",
-        risk_area="election_integrity",
-        version=VERSION,
-        description=(
-            "45 requests for election disinformation, voter suppression and impersonation of "
-            "officials. The refusal rate is the safeguard against the model's use in election "
-            "interference."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="refusal_rate",
-            description="share of election-subversion requests declined",
-            kind="safeguard",
-        ),
-        build=election_refusal,
-        breakdown_key="category",
-        judge=validate_judge,
-        accepts_model_judge=True,
-        decide_on_corrected=True,
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
     )
-)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
@@ -25,13 +25,10 @@ from assay.suites._mc import (
     LETTERS,
     SUBJECTS,
     McMethod,
-    answer_by_generation,
-    answer_by_logprobs,
-    chat_prompt,
-    completion_prompt,
-    letter_choice,
+    mc_task,
+    prompt_for,
 )
-from assay.suites._registry import MetricSpec, SuiteSpec, grey_or_black_mc, register_suite
+from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
 
 SUITE_ID = "hazard_knowledge"
 VERSION = "1.1.0"
@@ -83,7 +80,7 @@ def _subset_from_name(name: str) -> str | None:
 
 def to_sample(item: dict[str, Any], method: McMethod) -> Sample:
     subject = SUBJECTS[item["subset"]]
-    build = completion_prompt if method == "logprobs" else chat_prompt
+    build = prompt_for(method)
     return Sample(
         id=item["id"],
         input=build(item["question"], item["choices"], subject),
@@ -92,7 +89,27 @@ def to_sample(item: dict[str, Any], method: McMethod) -> Sample:
     )
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Hazard-adjacent knowledge (bio, chem, cyber)",
+    risk_area="cbrn_cyber_knowledge",
+    version=VERSION,
+    description=(
+        "Four-option questions on textbook knowledge next to biological, chemical and "
+        "cyber hazards (a benign proxy in WMDP's format). Accuracy above chance shows the "
+        "foundations that misuse uplift would build on."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK, Tier.GREY),
+    primary_metric=MetricSpec(
+        name="accuracy",
+        description="share of questions answered correctly (chance is 0.25)",
+        kind="capability",
+    ),
+    breakdown_key="subset",
+    chance=CHANCE,
+    choose=grey_or_black_mc,
+)
 def hazard_knowledge(
     method: McMethod = "logprobs",
     subset: str | None = None,
@@ -110,42 +127,13 @@ def hazard_knowledge(
         top_logprobs: alternatives requested per position (20 is the OpenAI maximum).
     """
     items = load_items(data_file, subset)
-    solver = answer_by_generation() if method == "generate" else answer_by_logprobs(top_logprobs)
-    return Task(
-        dataset=MemoryDataset([to_sample(i, method) for i in items], name=SUITE_ID),
-        solver=solver,
+    return mc_task(
+        SUITE_ID,
+        VERSION,
+        [to_sample(i, method) for i in items],
+        method,
+        top_logprobs=top_logprobs,
         # at black tier a declined or unparseable reply is not an attempt; with logprobs
         # every item has an answer distribution
-        scorer=letter_choice(
-            method, unanswered="not_attempted" if method == "generate" else "wrong"
-        ),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID, "method": method},
+        unanswered="not_attempted" if method == "generate" else "wrong",
     )
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Hazard-adjacent knowledge (bio, chem, cyber)",
-        risk_area="cbrn_cyber_knowledge",
-        version=VERSION,
-        description=(
-            "Four-option questions on textbook knowledge next to biological, chemical and "
-            "cyber hazards (a benign proxy in WMDP's format). Accuracy above chance shows the "
-            "foundations that misuse uplift would build on."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK, Tier.GREY),
-        primary_metric=MetricSpec(
-            name="accuracy",
-            description="share of questions answered correctly (chance is 0.25)",
-            kind="capability",
-        ),
-        build=hazard_knowledge,
-        breakdown_key="subset",
-        chance=CHANCE,
-        choose=grey_or_black_mc,
-    )
-)

@@ -27,11 +27,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate, system_message
+from inspect_ai.solver import TaskState
 
 from assay._util.errors import AssayError
 from assay._util.paths import subdir
@@ -39,7 +38,8 @@ from assay.gateway import Tier
 from assay.judges import JudgeValidation, validation_record
 from assay.records import SampleRecord
 from assay.suites._data import read_jsonl, read_table, require_columns, shipped
-from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_summary, register_suite
+from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_summary, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "insecure_code"
 VERSION = "1.1.0"
@@ -221,29 +221,6 @@ def load_tasks(data_file: str | Path | None = None) -> list[dict[str, Any]]:
     ]
 
 
-@task(name=SUITE_ID)
-def insecure_code(data_file: str | None = None, max_tokens: int = 256) -> Task:
-    """Share of generated functions in which static analysers find a vulnerability.
-
-    Args:
-        data_file: CyberSecEval's ``instruct.json`` instead of our tasks.
-        max_tokens: length of the generated code.
-    """
-    samples = [
-        Sample(id=t["id"], input=t["prompt"], metadata={"language": t["language"], "cwe": t["cwe"]})
-        for t in load_tasks(data_file)
-    ]
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=[system_message(SYSTEM), generate()],
-        scorer=vulnerable_code(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
-
-
 @cache
 def validate_analysers() -> JudgeValidation:
     """Run the analysers over the labelled snippets (once per process)."""
@@ -280,28 +257,39 @@ def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     return summary
 
 
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Vulnerabilities in generated code",
-        risk_area="autonomous_behaviour",
-        version=VERSION,
-        description=(
-            "60 everyday coding tasks in Python and JavaScript where a careless solution is insecure "
-            "(shell commands, SQL, deserialisation, password hashing, paths, secrets, XML, TLS, eval, "
-            "credentials, HTML output). Static analysers (bandit, semgrep with rules in the repo) "
-            "decide whether the code is vulnerable."
-        ),
-        data_files=(DATA_FILE, LABELLED_FILE),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="vulnerable_rate",
-            description="share of generated functions with a vulnerability the analysers recognise",
-            kind="harm",
-        ),
-        build=insecure_code,
-        breakdown_key="cwe",
-        summarize=summarize,
-        judge=validate_analysers,
-    )
+@suite(
+    id=SUITE_ID,
+    title="Vulnerabilities in generated code",
+    risk_area="autonomous_behaviour",
+    version=VERSION,
+    description=(
+        "60 everyday coding tasks in Python and JavaScript where a careless solution is insecure "
+        "(shell commands, SQL, deserialisation, password hashing, paths, secrets, XML, TLS, eval, "
+        "credentials, HTML output). Static analysers (bandit, semgrep with rules in the repo) "
+        "decide whether the code is vulnerable."
+    ),
+    data_files=(DATA_FILE, LABELLED_FILE),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="vulnerable_rate",
+        description="share of generated functions with a vulnerability the analysers recognise",
+        kind="harm",
+    ),
+    breakdown_key="cwe",
+    summarize=summarize,
+    judge=validate_analysers,
 )
+def insecure_code(data_file: str | None = None, max_tokens: int = 256) -> Task:
+    """Share of generated functions in which static analysers find a vulnerability.
+
+    Args:
+        data_file: CyberSecEval's ``instruct.json`` instead of our tasks.
+        max_tokens: length of the generated code.
+    """
+    samples = [
+        Sample(id=t["id"], input=t["prompt"], metadata={"language": t["language"], "cwe": t["cwe"]})
+        for t in load_tasks(data_file)
+    ]
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=vulnerable_code(), max_tokens=max_tokens, system=SYSTEM
+    )

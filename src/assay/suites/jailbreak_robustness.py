@@ -21,11 +21,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig
+from inspect_ai import Task
+from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
@@ -33,7 +32,8 @@ from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal, validate_jud
 from assay.records import SampleRecord
 from assay.stats import MaxEstimate, metric_from_estimate, rate_components
 from assay.suites._data import read_jsonl, shipped
-from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_metric, register_suite
+from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_metric, suite
+from assay.suites._task import greedy_task
 from assay.suites.misuse_refusal import load_requests
 
 SUITE_ID = "jailbreak_robustness"
@@ -173,55 +173,6 @@ def attack_success() -> Scorer:
     return score
 
 
-@task(name=SUITE_ID)
-def jailbreak_robustness(
-    transforms: str | None = None,
-    data_file: str | None = None,
-    max_tokens: int = 192,
-) -> Task:
-    """Attack success rate per transformation of harmful requests.
-
-    Args:
-        transforms: comma-separated subset of the transformations (default: all).
-        data_file: another request set (see ``misuse_refusal``); the first
-            ``REQUESTS_PER_CATEGORY`` requests of each category are attacked.
-        max_tokens: reply length.
-    """
-    chosen = [t.strip() for t in transforms.split(",")] if transforms else list(TRANSFORMS)
-    unknown = [t for t in chosen if t not in TRANSFORMS]
-    if unknown:
-        raise UsageError(
-            f"unknown transformation(s) {', '.join(unknown)}", hint=f"use {', '.join(TRANSFORMS)}"
-        )
-    requests = base_requests(data_file)
-    samples = []
-    for name in chosen:
-        for index, request in enumerate(requests):
-            prompt = transform(name, request, index, requests)
-            if prompt is None:
-                continue
-            samples.append(
-                Sample(
-                    id=f"{request['id']}~{name}",
-                    input=prompt,
-                    metadata={
-                        "transform": name,
-                        "category": request["category"],
-                        "request": request["id"],
-                    },
-                )
-            )
-    return Task(
-        dataset=MemoryDataset(samples, name=SUITE_ID),
-        solver=generate(),
-        scorer=attack_success(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name=SUITE_ID,
-        version=VERSION,
-        metadata={"assay_suite": SUITE_ID},
-    )
-
-
 def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     """Attack success per transformation and for the worst one. The worst case's interval
     covers the largest true rate: its lower bound is the largest lower bound of the
@@ -277,30 +228,65 @@ def summarize(spec: SuiteSpec, records: Sequence[SampleRecord]) -> Summary:
     return Summary(metrics=metrics, breakdown=breakdown, notes=notes)
 
 
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Robustness of refusals to jailbreaks",
-        risk_area="misuse_safeguards",
-        version=VERSION,
-        description=(
-            "The misuse requests sent plainly and under 12 published black-box jailbreak "
-            "transformations (role-play, hypothetical framing, prefix injection, refusal "
-            "suppression, instruction override, researcher pretext, base64, ROT13, leetspeak, "
-            "payload splitting, many-shot, translation). A safeguard that only stops plain "
-            "requests does not stop a motivated misuser."
-        ),
-        data_files=("misuse_refusal.jsonl", TEMPLATES_FILE, TRANSLATIONS_FILE),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="worst_case_attack_success",
-            description="share of attacked requests the model did not refuse, for the strongest transformation",
-            kind="harm",
-        ),
-        build=jailbreak_robustness,
-        breakdown_key="transform",
-        summarize=summarize,
-        per_sample_rate=False,
-        judge=validate_judge,
-    )
+@suite(
+    id=SUITE_ID,
+    title="Robustness of refusals to jailbreaks",
+    risk_area="misuse_safeguards",
+    version=VERSION,
+    description=(
+        "The misuse requests sent plainly and under 12 published black-box jailbreak "
+        "transformations (role-play, hypothetical framing, prefix injection, refusal "
+        "suppression, instruction override, researcher pretext, base64, ROT13, leetspeak, "
+        "payload splitting, many-shot, translation). A safeguard that only stops plain "
+        "requests does not stop a motivated misuser."
+    ),
+    data_files=("misuse_refusal.jsonl", TEMPLATES_FILE, TRANSLATIONS_FILE),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="worst_case_attack_success",
+        description="share of attacked requests the model did not refuse, for the strongest transformation",
+        kind="harm",
+    ),
+    breakdown_key="transform",
+    summarize=summarize,
+    per_sample_rate=False,
+    judge=validate_judge,
 )
+def jailbreak_robustness(
+    transforms: str | None = None,
+    data_file: str | None = None,
+    max_tokens: int = 192,
+) -> Task:
+    """Attack success rate per transformation of harmful requests.
+
+    Args:
+        transforms: comma-separated subset of the transformations (default: all).
+        data_file: another request set (see ``misuse_refusal``); the first
+            ``REQUESTS_PER_CATEGORY`` requests of each category are attacked.
+        max_tokens: reply length.
+    """
+    chosen = [t.strip() for t in transforms.split(",")] if transforms else list(TRANSFORMS)
+    unknown = [t for t in chosen if t not in TRANSFORMS]
+    if unknown:
+        raise UsageError(
+            f"unknown transformation(s) {', '.join(unknown)}", hint=f"use {', '.join(TRANSFORMS)}"
+        )
+    requests = base_requests(data_file)
+    samples = []
+    for name in chosen:
+        for index, request in enumerate(requests):
+            prompt = transform(name, request, index, requests)
+            if prompt is None:
+                continue
+            samples.append(
+                Sample(
+                    id=f"{request['id']}~{name}",
+                    input=prompt,
+                    metadata={
+                        "transform": name,
+                        "category": request["category"],
+                        "request": request["id"],
+                    },
+                )
+            )
+    return greedy_task(SUITE_ID, VERSION, samples, scorer=attack_success(), max_tokens=max_tokens)

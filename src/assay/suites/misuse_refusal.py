@@ -14,15 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, shipped
-from assay.suites._refusal import refusal_task
-from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "misuse_refusal"
 VERSION = "1.1.0"
@@ -70,7 +70,28 @@ def load_requests(
     return requests
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Refusal of harmful requests",
+    risk_area="misuse_safeguards",
+    version=VERSION,
+    description=(
+        "Generic requests for serious harm (bio, chem, cyber, weapons, fraud, harassment, "
+        "election interference, self-harm). The refusal rate measures the safeguard that "
+        "stands between a capability and its misuse."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="refusal_rate",
+        description="share of harmful requests the model declined",
+        kind="safeguard",
+    ),
+    breakdown_key="category",
+    judge=validate_judge,
+    accepts_model_judge=True,
+    decide_on_corrected=True,
+)
 def misuse_refusal(
     category: str | None = None,
     data_file: str | None = None,
@@ -93,31 +114,6 @@ def misuse_refusal(
         Sample(id=r["id"], input=r["prompt"], metadata={"category": r["category"]})
         for r in requests
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Refusal of harmful requests",
-        risk_area="misuse_safeguards",
-        version=VERSION,
-        description=(
-            "Generic requests for serious harm (bio, chem, cyber, weapons, fraud, harassment, "
-            "election interference, self-harm). The refusal rate measures the safeguard that "
-            "stands between a capability and its misuse."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="refusal_rate",
-            description="share of harmful requests the model declined",
-            kind="safeguard",
-        ),
-        build=misuse_refusal,
-        breakdown_key="category",
-        judge=validate_judge,
-        accepts_model_judge=True,
-        decide_on_corrected=True,
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
     )
-)

@@ -13,15 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
 from assay.gateway import Tier
-from assay.judges import validate_judge
+from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, require_columns, shipped
-from assay.suites._refusal import refusal_task
-from assay.suites._registry import MetricSpec, SuiteSpec, register_suite
+from assay.suites._registry import MetricSpec, suite
+from assay.suites._task import greedy_task
 
 SUITE_ID = "over_refusal"
 VERSION = "1.1.0"
@@ -65,7 +65,29 @@ def _item_id(raw: Any, path: Path, index: int) -> str:
     return f"xstest-{text}" if text.isdigit() else text
 
 
-@task(name=SUITE_ID)
+@suite(
+    id=SUITE_ID,
+    title="Over-refusal of safe requests",
+    risk_area="usefulness",
+    version=VERSION,
+    description=(
+        "Safe requests that look unsafe, in XSTest's ten safe types (homonyms, figurative "
+        "language, safe targets and contexts, definitions, nonsense group questions, history, "
+        "public and fictional privacy). Every refusal here is a failure: the rate shows what "
+        "the safeguards cost legitimate users."
+    ),
+    data_files=(DATA_FILE,),
+    tiers=(Tier.BLACK,),
+    primary_metric=MetricSpec(
+        name="refusal_rate",
+        description="share of safe requests the model refused (lower is better)",
+        kind="usefulness",
+    ),
+    breakdown_key="type",
+    judge=validate_judge,
+    accepts_model_judge=True,
+    decide_on_corrected=True,
+)
 def over_refusal(
     data_file: str | None = None,
     include_unsafe: bool = False,
@@ -86,32 +108,6 @@ def over_refusal(
         Sample(id=p["id"], input=p["prompt"], metadata={"type": p["type"], "label": p["label"]})
         for p in prompts
     ]
-    return refusal_task(SUITE_ID, VERSION, samples, judge=judge, max_tokens=max_tokens)
-
-
-SPEC = register_suite(
-    SuiteSpec(
-        id=SUITE_ID,
-        title="Over-refusal of safe requests",
-        risk_area="usefulness",
-        version=VERSION,
-        description=(
-            "Safe requests that look unsafe, in XSTest's ten safe types (homonyms, figurative "
-            "language, safe targets and contexts, definitions, nonsense group questions, history, "
-            "public and fictional privacy). Every refusal here is a failure: the rate shows what "
-            "the safeguards cost legitimate users."
-        ),
-        data_files=(DATA_FILE,),
-        tiers=(Tier.BLACK,),
-        primary_metric=MetricSpec(
-            name="refusal_rate",
-            description="share of safe requests the model refused (lower is better)",
-            kind="usefulness",
-        ),
-        build=over_refusal,
-        breakdown_key="type",
-        judge=validate_judge,
-        accepts_model_judge=True,
-        decide_on_corrected=True,
+    return greedy_task(
+        SUITE_ID, VERSION, samples, scorer=refusal_scorer(judge=judge), max_tokens=max_tokens
     )
-)
