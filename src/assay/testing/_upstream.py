@@ -22,6 +22,10 @@ def stub_upstream_app(model: str = STUB_MODEL) -> FastAPI:
     app = FastAPI()
     ids = itertools.count()
 
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": model, "object": "model", "created": 0}]}
