@@ -10,11 +10,6 @@ loads.
 from __future__ import annotations
 
 import asyncio
-import re
-import subprocess
-import sys
-import time
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,12 +21,11 @@ from sqlalchemy import create_engine, text
 
 from assay.attest import leaf_hash, load_or_create_key
 from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore
-from assay.testing import STUB_MODEL, stub_upstream_app
+from assay.testing import stub_upstream_app
+from tests.gateway._processes import assay, burst, chat, codes, launch, serving, stop
 from tests.gateway.conftest import needs_postgres
 
 pytestmark = needs_postgres
-
-START_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -40,69 +34,6 @@ class Replicas:
     db: str
     tokens: TokenStore
     config: Path
-
-
-def _assay(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "assay", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _launch(config: Path, db: str, log: Path, *options: str) -> subprocess.Popen[bytes]:
-    """Start ``assay gateway serve`` on a free loopback port, output to ``log``."""
-    with log.open("wb") as handle:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assay",
-                "gateway",
-                "serve",
-                "--config",
-                str(config),
-                "--db",
-                db,
-                "--port",
-                "0",
-                *options,
-            ],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _serving(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The gateway's base URL once it answers ``/health``."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        output = re.sub(r"\s+", "", log.read_text(errors="replace"))  # rich wraps lines
-        found = re.search(r"on(http://127\.0\.0\.1:\d+/v1)", output)
-        if found:
-            url = found.group(1)
-            try:
-                if httpx.get(url.removesuffix("/v1") + "/health", timeout=2).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"the gateway did not start:\n{log.read_text(errors='replace')}")
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
@@ -116,53 +47,19 @@ def replicas(schema_url: str, tmp_path: Path) -> Iterator[Replicas]:
         )
         tokens = TokenStore(schema_url)  # migrates the schema before the replicas start
         logs = [tmp_path / f"gw{i}.log" for i in range(2)]
-        processes = [_launch(config, schema_url, log) for log in logs]
+        processes = [launch(config, schema_url, log) for log in logs]
         try:
-            urls = [_serving(p, log) for p, log in zip(processes, logs, strict=True)]
+            urls = [serving(p, log) for p, log in zip(processes, logs, strict=True)]
             yield Replicas(urls, schema_url, tokens, config)
         finally:
-            _stop(processes)
+            stop(processes)
             tokens.engine.dispose()
-
-
-def _chat(max_tokens: int = 3, **extra: object) -> dict[str, object]:
-    return {
-        "model": STUB_MODEL,
-        "messages": [{"role": "user", "content": "Step 1: placeholder question"}],
-        "max_tokens": max_tokens,
-        **extra,
-    }
-
-
-async def _burst(
-    urls: list[str], secret: str, n: int, body: dict[str, object]
-) -> list[httpx.Response]:
-    """``n`` simultaneous chat requests, alternately to each replica."""
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-    async with httpx.AsyncClient(
-        timeout=120, limits=limits, headers={"Authorization": f"Bearer {secret}"}
-    ) as client:
-        return list(
-            await asyncio.gather(
-                *(
-                    client.post(f"{urls[i % len(urls)]}/chat/completions", json=body)
-                    for i in range(n)
-                )
-            )
-        )
-
-
-def _codes(responses: list[httpx.Response]) -> Counter[str]:
-    return Counter(
-        "ok" if r.status_code == 200 else f"{r.status_code} {r.json()['error']['code']}"
-        for r in responses
-    )
 
 
 def test_two_replicas_never_exceed_a_request_quota(replicas: Replicas) -> None:
     info, secret = replicas.tokens.issue(tier=Tier.BLACK, engagement="e", max_requests=50)
-    responses = asyncio.run(_burst(replicas.urls, secret, 200, _chat()))
-    assert _codes(responses) == {"ok": 50, "429 quota_exceeded": 150}
+    responses = asyncio.run(burst(replicas.urls, secret, 200, chat()))
+    assert codes(responses) == {"ok": 50, "429 quota_exceeded": 150}
     # both replicas answered some of the 50
     served = {str(r.url).split("/v1")[0] for r in responses if r.status_code == 200}
     assert len(served) == 2
@@ -174,9 +71,9 @@ def test_two_replicas_never_exceed_a_float_quota(replicas: Replicas) -> None:
     # each request reserves and (the stub answers 3 tokens with 1 alternative) uses
     # 3 * (1 + 1) = 6 floats: a quota of 6 * 37 allows exactly 37 answers
     info, secret = replicas.tokens.issue(tier=Tier.GREY, engagement="e", max_floats=6 * 37)
-    body = _chat(max_tokens=3, logprobs=True, top_logprobs=1)
-    responses = asyncio.run(_burst(replicas.urls, secret, 200, body))
-    assert _codes(responses) == {"ok": 37, "429 quota_exceeded": 163}
+    body = chat(max_tokens=3, logprobs=True, top_logprobs=1)
+    responses = asyncio.run(burst(replicas.urls, secret, 200, body))
+    assert codes(responses) == {"ok": 37, "429 quota_exceeded": 163}
     assert replicas.tokens.usage(info.id).floats == 6 * 37
 
 
@@ -184,8 +81,8 @@ def test_two_replicas_share_one_rate_limit(replicas: Replicas) -> None:
     """Regression: the rate limit was counted in each process's memory, so N replicas
     admitted N times a token's rate."""
     _, secret = replicas.tokens.issue(tier=Tier.BLACK, engagement="e", rate_per_minute=10)
-    responses = asyncio.run(_burst(replicas.urls, secret, 40, _chat()))
-    assert _codes(responses) == {"ok": 10, "429 rate_limited": 30}
+    responses = asyncio.run(burst(replicas.urls, secret, 40, chat()))
+    assert codes(responses) == {"ok": 10, "429 rate_limited": 30}
     assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in responses if r.status_code == 429)
 
 
@@ -196,7 +93,7 @@ def test_revoking_on_one_replica_refuses_on_every_replica(replicas: Replicas) ->
         200,
         200,
     ]
-    revoked = _assay("gateway", "token", "revoke", info.id, "--db", replicas.db)
+    revoked = assay("gateway", "token", "revoke", info.id, "--db", replicas.db)
     assert revoked.returncode == 0, revoked.stderr
     refused = [httpx.get(f"{u}/models", headers=headers) for u in replicas.urls]
     assert [r.status_code for r in refused] == [401, 401]
@@ -205,8 +102,8 @@ def test_revoking_on_one_replica_refuses_on_every_replica(replicas: Replicas) ->
 
 def test_the_request_log_stays_one_verifiable_chain_across_replicas(replicas: Replicas) -> None:
     _, secret = replicas.tokens.issue(tier=Tier.BLACK, engagement="e", max_requests=150)
-    responses = asyncio.run(_burst(replicas.urls, secret, 200, _chat()))
-    assert _codes(responses) == {"ok": 150, "429 quota_exceeded": 50}
+    responses = asyncio.run(burst(replicas.urls, secret, 200, chat()))
+    assert codes(responses) == {"ok": 150, "429 quota_exceeded": 50}
     # every answer (a refusal too) has its two entries; no index given out twice
     indices = [
         int(r.headers[h])
@@ -215,7 +112,7 @@ def test_the_request_log_stays_one_verifiable_chain_across_replicas(replicas: Re
     ]
     assert sorted(indices) == list(range(400))
 
-    verified = _assay(
+    verified = assay(
         "gateway", "log", "verify", "--db", replicas.db, "--config", str(replicas.config)
     )
     assert verified.returncode == 0, verified.stderr
@@ -239,7 +136,7 @@ def test_the_request_log_stays_one_verifiable_chain_across_replicas(replicas: Re
             {"data": edited, "hash": leaf_hash(edited)},
         )
     engine.dispose()
-    tampered = _assay(
+    tampered = assay(
         "gateway", "log", "verify", "--db", replicas.db, "--config", str(replicas.config)
     )
     assert tampered.returncode == 1
@@ -255,11 +152,11 @@ def test_replicas_started_together_on_a_fresh_database_both_serve(
         config = tmp_path / "gateway.toml"
         config.write_text(f'[upstream]\nbase_url = "{upstream.base_url}"\n')
         logs = [tmp_path / f"gw{i}.log" for i in range(3)]
-        processes = [_launch(config, schema_url, log) for log in logs]
+        processes = [launch(config, schema_url, log) for log in logs]
         try:
-            urls = [_serving(p, log) for p, log in zip(processes, logs, strict=True)]
+            urls = [serving(p, log) for p, log in zip(processes, logs, strict=True)]
         finally:
-            _stop(processes)
+            stop(processes)
         assert len(set(urls)) == 3
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assay.gateway import BackgroundServer, Tier, TokenStore
 from assay.testing import stub_upstream_app
-from tests.gateway.test_replicas import _assay, _burst, _chat, _codes, _launch, _serving, _stop
+from tests.gateway._processes import assay, burst, chat, codes, launch, serving, stop
 
 
 def _children(pid: int) -> set[int]:
@@ -26,16 +26,16 @@ def test_workers_share_quotas_and_one_log_on_a_sqlite_file(tmp_path: Path) -> No
         config = tmp_path / "gateway.toml"
         config.write_text(f'[upstream]\nbase_url = "{upstream.base_url}"\n')
         log = tmp_path / "serve.log"
-        process = _launch(config, db, log, "--workers", "2")
+        process = launch(config, db, log, "--workers", "2")
         try:
-            url = _serving(process, log)
+            url = serving(process, log)
             assert len(_children(process.pid)) >= 2  # the supervisor's worker processes
-            responses = asyncio.run(_burst([url], secret, 80, _chat()))
+            responses = asyncio.run(burst([url], secret, 80, chat()))
         finally:
-            _stop([process])
-    assert _codes(responses) == {"ok": 30, "429 quota_exceeded": 50}
+            stop([process])
+    assert codes(responses) == {"ok": 30, "429 quota_exceeded": 50}
     assert tokens.usage(info.id).requests == 30
-    verified = _assay("gateway", "log", "verify", "--db", db, "--config", str(config))
+    verified = assay("gateway", "log", "verify", "--db", db, "--config", str(config))
     assert verified.returncode == 0, verified.stderr
     assert "160 entries" in verified.stdout
 
@@ -43,7 +43,7 @@ def test_workers_share_quotas_and_one_log_on_a_sqlite_file(tmp_path: Path) -> No
 def test_workers_need_a_shared_database(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text('[upstream]\nbase_url = "http://127.0.0.1:9/v1"\n')
-    result = _assay(
+    result = assay(
         "gateway", "serve", "--config", str(config), "--db", "sqlite://", "--workers", "2"
     )
     assert result.returncode == 2
