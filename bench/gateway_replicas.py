@@ -140,8 +140,12 @@ async def _drive(urls: list[str], secret: str, n: int) -> tuple[float, dict[int,
 
         async def worker() -> None:
             for i in queue:
-                r = await client.post(f"{urls[i % len(urls)]}/v1/chat/completions", json=BODY)
-                counts[r.status_code] = counts.get(r.status_code, 0) + 1
+                try:
+                    r = await client.post(f"{urls[i % len(urls)]}/v1/chat/completions", json=BODY)
+                    status = r.status_code
+                except httpx.TransportError:  # counted, not fatal: the row says how many
+                    status = 0
+                counts[status] = counts.get(status, 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(CLIENTS)))
@@ -192,6 +196,7 @@ def measure(db: str, replicas: int, requests: int, rounds: int, logs: Path) -> l
                         "round": number,
                         "requests": requests,
                         "ok": counts.get(200, 0),
+                        "transport_errors": counts.get(0, 0) + quota_counts.get(0, 0),
                         "seconds": round(seconds, 3),
                         "requests_per_s": round(counts.get(200, 0) / seconds, 1),
                         "quota": QUOTA,
@@ -227,9 +232,11 @@ def main() -> None:
         "command": "bench/gateway_replicas.py " + " ".join(sys.argv[1:]),
     }
     rows: list[dict[str, Any]] = []
-    with _database(args.db) as db, tempfile.TemporaryDirectory() as logs:
+    logs = Path(tempfile.mkdtemp(prefix="assay-bench-replicas-"))
+    print(f"process logs in {logs}", flush=True)
+    with _database(args.db) as db:
         for n in args.replicas:
-            rows.extend(measure(db, n, args.requests, args.rounds, Path(logs)))
+            rows.extend(measure(db, n, args.requests, args.rounds, logs))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a") as out:
         for row in rows:
