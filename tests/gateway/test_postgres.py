@@ -9,11 +9,6 @@ Each test works in a schema of its own and drops it afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
-import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
@@ -23,31 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from assay.attest import TransparencyLog, create_tables, load_or_create_key
 from assay.gateway import RequestLog, TokenStore
 from assay.gateway._db import MIGRATIONS
+from tests.gateway.conftest import needs_postgres
 
-POSTGRES_ENV = "ASSAY_TEST_POSTGRES_URL"
 LOG_TABLES = ("tlog_leaves", "tlog_nodes")
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get(POSTGRES_ENV),
-    reason=f"no PostgreSQL server: set {POSTGRES_ENV} to run the PostgreSQL tests",
-)
-
-
-@pytest.fixture
-def schema_url() -> Iterator[str]:
-    """The server's URL with a fresh schema first on the search path."""
-    url = os.environ[POSTGRES_ENV]
-    schema = "t_" + uuid.uuid4().hex[:16]
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+pytestmark = needs_postgres
 
 
 def _refused(engine: Engine, statement: str) -> bool:

@@ -17,12 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from assay._util.errors import UsageError
+
+# The PostgreSQL advisory lock (a 64-bit key) that serialises migrations of assay's
+# databases: the bytes of "assay".
+MIGRATION_LOCK = int.from_bytes(b"assay", "big")
 
 _LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
@@ -63,13 +67,20 @@ def open_engine(url: str, *, synchronous: Literal["FULL", "NORMAL"] = "FULL") ->
 
 
 def migrate(engine: Engine, script_location: Path) -> None:
-    """Run the Alembic migrations in ``script_location`` up to head."""
+    """Run the Alembic migrations in ``script_location`` up to head.
+
+    On PostgreSQL the migration transaction first takes an advisory lock, so processes
+    that open a new database at once (replicas of a service starting together) migrate
+    it one after the other: the later ones find it at head. SQLite serialises writers
+    by itself."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(script_location))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -378,8 +378,11 @@ class TransparencyLog:
     def append_many(self, entries: Iterable[bytes], *, tag: str | None = None) -> int:
         """Add entries in one transaction; returns the index of the first.
 
-        Concurrent appenders (threads or processes) collide on the index and retry on
-        the true end of the log, so the tree never forks."""
+        On PostgreSQL an append first locks the log's row (``SELECT ... FOR UPDATE`` on
+        ``tlog_logs``), so appenders in any number of processes (gateway replicas) take
+        their turn and never compute the same index. Elsewhere (SQLite serialises
+        writers itself) concurrent appenders collide on the index and retry on the true
+        end of the log; either way the tree never forks."""
         batch = list(entries)
         if not all(isinstance(d, bytes) for d in batch):
             raise TypeError("log entries are bytes")
@@ -396,6 +399,8 @@ class TransparencyLog:
         raise AssertionError("unreachable")
 
     def _append(self, conn: Connection, batch: list[bytes], tag: str | None) -> int:
+        if conn.dialect.name == "postgresql":  # held until the transaction ends
+            conn.execute(select(LogRow.name).where(LogRow.name == self.name).with_for_update())
         now = datetime.now(UTC).isoformat(timespec="microseconds")
         first = size = self._size(conn)
         leaves, nodes = [], []

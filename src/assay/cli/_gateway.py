@@ -74,6 +74,13 @@ def serve(
     batch_wait_ms: float | None = typer.Option(
         None, "--batch-wait-ms", min=0.0, help="How long a batch waits to fill."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Gateway processes on this port (each loads the model; they share the database).",
+    ),
 ) -> None:
     """Serve a model behind OpenAI-compatible and white-box routes, tier-scoped tokens,
     quotas and a hash-chained request log."""
@@ -102,7 +109,12 @@ def serve(
         update={"server": server, "batching": batching, "storage": storage}
     )
     sock = bind_port(server.host, server.port)  # a port in use fails here, before loading
-    gateway = build_gateway(settings)
+    if workers > 1 and settings.storage.database_url() in ("sqlite://", "sqlite:///:memory:"):
+        raise UsageError(
+            "--workers needs a database the workers can share",
+            hint="give --db a SQLite file or a PostgreSQL URL",
+        )
+    gateway = build_gateway(settings)  # checks everything, migrates the database
     console = Console(stderr=True)
     scheme = "https" if server.tls_certfile else "http"
     port_bound = sock.getsockname()[1]
@@ -111,8 +123,18 @@ def serve(
         console.print(
             "[yellow]no tokens yet:[/] issue one with `assay gateway token issue --engagement NAME --tier grey`"
         )
+    app: Any = gateway.app
+    if workers > 1:  # each worker builds its own gateway from the same settings
+        import os
+
+        from assay.gateway._build import SETTINGS_ENV
+
+        os.environ[SETTINGS_ENV] = settings.model_dump_json()
+        app = "assay.gateway._build:app_from_environment"
+        del gateway  # the parent only supervises; its copy of the model can go
+        console.print(f"{workers} worker processes share the database")
     serve_forever(
-        gateway.app,
+        app,
         host=server.host,
         port=server.port,
         log_level=server.log_level,
@@ -120,6 +142,7 @@ def serve(
         tls_keyfile=server.tls_keyfile,
         trusted_proxies=server.trusted_proxies,
         sock=sock,
+        workers=workers,
     )
 
 

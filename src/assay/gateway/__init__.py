@@ -19,6 +19,7 @@ from assay.gateway._tiers import Tier
 from assay.gateway._tokens import (
     ALL_MODELS,
     QuotaExceeded,
+    RateLimited,
     TokenInfo,
     TokenRejected,
     TokenStore,
@@ -39,6 +40,7 @@ __all__ = [
     "LogEntry",
     "Meter",
     "QuotaExceeded",
+    "RateLimited",
     "RequestLog",
     "Tier",
     "TokenInfo",

@@ -80,7 +80,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.tokens = tokens
-    app.state.limiter = RateLimiter()
+    app.state.limiter = RateLimiter(tokens)
     app.state.log = request_log
     app.state.metrics = metrics
     app.state.settings = settings

@@ -91,3 +91,13 @@ def build_gateway(config: GatewayConfig, *, show_progress: bool = True) -> Gatew
         tokens=tokens,
         description=description,
     )
+
+
+SETTINGS_ENV = "ASSAY_GATEWAY_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``--workers`` process: built from the configuration the parent
+    ``assay gateway serve`` put in ``$ASSAY_GATEWAY_SETTINGS`` (uvicorn's app factory)."""
+    config = GatewayConfig.model_validate_json(os.environ[SETTINGS_ENV])
+    return build_gateway(config, show_progress=False).app

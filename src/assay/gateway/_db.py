@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Double, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +45,8 @@ class TokenRow(Base):
     reserved_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_floats: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the rate limit's theoretical arrival time (GCRA), epoch seconds by the database clock
+    rate_tat: Mapped[float | None] = mapped_column(Double, nullable=True)
 
 
 class JobRow(Base):

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from assay.gateway._backend import Backend, FineTuningBackend, WhiteboxBackend
 from assay.gateway._errors import GatewayError, forbidden, unauthorized
@@ -56,8 +57,9 @@ async def authenticate(request: Request) -> TokenInfo:
             token = store.verify(value.strip())
         except TokenRejected as exc:
             raise unauthorized(str(exc)) from None
-    limiter: RateLimiter = request.app.state.limiter
-    limiter.check(token)
+    if token.rate_per_minute is not None:  # a database update: off the event loop
+        limiter: RateLimiter = request.app.state.limiter
+        await run_in_threadpool(limiter.check, token)
     return token
 
 

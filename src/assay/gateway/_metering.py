@@ -8,12 +8,9 @@ reservation afterwards, whatever the outcome.
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import deque
 
 from assay.gateway._errors import GatewayError
-from assay.gateway._tokens import QuotaExceeded, TokenInfo, TokenStore, Usage
+from assay.gateway._tokens import QuotaExceeded, RateLimited, TokenInfo, TokenStore, Usage
 
 
 class Meter:
@@ -86,30 +83,22 @@ class Meter:
 
 
 class RateLimiter:
-    """Requests per minute per token, over a sliding window (per gateway process)."""
+    """Requests per minute per token, in the database: one limit however many gateway
+    processes share it (see :meth:`TokenStore.take_rate`)."""
 
-    def __init__(self, window_s: float = 60.0) -> None:
-        self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
 
     def check(self, token: TokenInfo) -> None:
         """Admit the request or answer 429 with ``Retry-After``."""
-        limit = token.rate_per_minute
-        if limit is None:
-            return
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(token.id, deque())
-            while hits and now - hits[0] >= self.window_s:
-                hits.popleft()
-            if len(hits) >= limit:
-                retry = max(1, math.ceil(self.window_s - (now - hits[0])))
-                raise GatewayError(
-                    429,
-                    f"rate limit: this token allows {limit} requests per minute; retry in {retry} s",
-                    type="rate_limit_error",
-                    code="rate_limited",
-                    headers={"Retry-After": str(retry)},
-                )
-            hits.append(now)
+        try:
+            self.store.take_rate(token)
+        except RateLimited as exc:
+            retry = max(1, math.ceil(exc.retry_after))
+            raise GatewayError(
+                429,
+                f"rate limit: this token allows {exc.limit} requests per minute; retry in {retry} s",
+                type="rate_limit_error",
+                code="rate_limited",
+                headers={"Retry-After": str(retry)},
+            ) from None

@@ -89,7 +89,7 @@ def bind_port(host: str, port: int) -> socket.socket:
 
 
 def serve_forever(
-    app: FastAPI,
+    app: FastAPI | str,
     *,
     host: str,
     port: int,
@@ -98,16 +98,26 @@ def serve_forever(
     tls_keyfile: Path | None = None,
     trusted_proxies: list[str] | None = None,
     sock: socket.socket | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve in the foreground until interrupted (Ctrl-C stops gracefully); on
     ``sock`` when given (see :func:`bind_port`), else on ``host:port``.
 
     ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from
-    ``trusted_proxies`` (none by default: uvicorn would otherwise trust loopback)."""
+    ``trusted_proxies`` (none by default: uvicorn would otherwise trust loopback).
+
+    ``workers > 1``: uvicorn's supervisor runs that many processes on the one socket,
+    each building its own app with ``app`` (an import string of an app factory, such as
+    ``"assay.gateway._build:app_from_environment"``); they share state only through the
+    database."""
     if (tls_certfile is None) != (tls_keyfile is None):
         raise AssayError("TLS needs both tls_certfile and tls_keyfile")
+    if workers > 1 and not isinstance(app, str):
+        raise AssayError("several workers need the app as an import string of a factory")
     config = uvicorn.Config(
         app,
+        factory=isinstance(app, str),
+        workers=workers,
         host=host,
         port=port,
         log_level=log_level,
@@ -117,4 +127,10 @@ def serve_forever(
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        sock = sock if sock is not None else config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+        return
     uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)

@@ -8,7 +8,13 @@ in constant time, so a leaked database grants nothing.
 Quotas hold under concurrency: a request first *reserves* its worst case (one
 request, prompt plus maximum new tokens, the most floats it could return) in one
 conditional UPDATE, then *settles* the actual usage. Two requests can never both
-take the last unit of a quota, whatever the number of workers.
+take the last unit of a quota, whatever the number of workers or gateway processes
+sharing the database: the database locks the row for the UPDATE and, on PostgreSQL,
+re-evaluates its WHERE clause on the row as the previous writer committed it.
+
+Rate limits are kept in the same row, as one number per token (the Generic Cell Rate
+Algorithm's theoretical arrival time), taken with one conditional UPDATE as well, by
+the database's clock: every replica sees one limit and one clock.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Double, case, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from assay._util.db import aware, serialized
 from assay._util.errors import UsageError
@@ -31,6 +40,7 @@ from assay.gateway._tiers import Tier
 
 TOKEN_PREFIX = "asy"
 ALL_MODELS = "*"
+RATE_WINDOW_S = 60.0  # rate limits are requests per minute
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,15 @@ UNCHANGED = Unchanged()
 
 class TokenRejected(Exception):
     """The presented token is unknown, malformed, expired or revoked."""
+
+
+class RateLimited(Exception):
+    """The token's rate limit is reached; ``retry_after`` seconds until the next slot."""
+
+    def __init__(self, limit: int, retry_after: float) -> None:
+        super().__init__(f"{limit} requests per minute")
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class QuotaExceeded(Exception):
@@ -241,6 +260,38 @@ class TokenStore:
                 row.label = label
             return _info(row)
 
+    # ---- rate limits ----------------------------------------------------------------
+
+    def take_rate(self, token: TokenInfo) -> None:
+        """Admit one request under the token's rate limit or raise :class:`RateLimited`.
+
+        GCRA: a token with rate ``r`` per minute has an emission interval ``T = 60/r`` s
+        and a theoretical arrival time ``tat``. A request at ``now`` is admitted when
+        ``max(tat, now) + T - now <= 60`` s, and then ``tat`` becomes ``max(tat, now) + T``:
+        a burst of up to ``r`` requests, then one every ``T``; ``r`` per minute sustained.
+        One conditional UPDATE by the database's clock, so replicas share the limit."""
+        limit = token.rate_per_minute
+        if limit is None:
+            return
+        interval = RATE_WINDOW_S / limit
+        t, now = TokenRow, _EpochNow()
+        start = case((t.rate_tat.is_(None), now), (t.rate_tat < now, now), else_=t.rate_tat)
+        statement = (
+            update(t)
+            .where(t.id == token.id)
+            .where(start + interval - now <= RATE_WINDOW_S + interval * 1e-6)
+            .values(rate_tat=start + interval)
+            .returning(t.id)
+        )
+        with serialized(self.engine), self.engine.begin() as connection:
+            if connection.execute(statement).first() is not None:
+                return
+            ahead = connection.execute(
+                select(t.rate_tat - _EpochNow()).where(t.id == token.id)
+            ).scalar()
+        wait = (ahead or 0.0) + interval - RATE_WINDOW_S
+        raise RateLimited(limit, max(wait, 0.0))
+
     # ---- quotas -------------------------------------------------------------------
 
     def reserve(self, token_id: str, *, requests: int, tokens: int, floats: int) -> Usage:
@@ -327,6 +378,29 @@ class TokenStore:
                 max_tokens=row.max_tokens,
                 max_floats=row.max_floats,
             )
+
+
+class _EpochNow(FunctionElement[float]):
+    """Seconds since the epoch by the database's clock (one clock for all replicas)."""
+
+    type = Double()
+    name = "epoch_now"
+    inherit_cache = True
+
+
+@compiles(_EpochNow)
+def _epoch_now(element: _EpochNow, compiler: Any, **kw: Any) -> str:
+    return "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
+
+
+@compiles(_EpochNow, "postgresql")
+def _epoch_now_postgresql(element: _EpochNow, compiler: Any, **kw: Any) -> str:
+    return "CAST(EXTRACT(EPOCH FROM statement_timestamp()) AS DOUBLE PRECISION)"
+
+
+@compiles(_EpochNow, "sqlite")
+def _epoch_now_sqlite(element: _EpochNow, compiler: Any, **kw: Any) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"  # 'now' is fixed within a statement
 
 
 _USAGE_COLUMNS = (

@@ -17,11 +17,13 @@ from assay.testing._reference import (
 from assay.testing._scripted import ScriptedBackend
 from assay.testing._served import ServedModel, serve_builtin
 from assay.testing._tiny import CHATML_TEMPLATE, build_tiny_llama
+from assay.testing._upstream import STUB_MODEL, stub_upstream_app
 
 __all__ = [
     "CHATML_TEMPLATE",
     "COMPLIANT_REPLY",
     "REFUSING_REPLY",
+    "STUB_MODEL",
     "ScriptedBackend",
     "ServedModel",
     "always_comply",
@@ -35,4 +37,5 @@ __all__ = [
     "partisan",
     "scripted_agent",
     "serve_builtin",
+    "stub_upstream_app",
 ]

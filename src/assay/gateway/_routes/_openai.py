@@ -8,7 +8,7 @@ detokenization).
 # No ``from __future__ import annotations``: FastAPI reads the dependencies' signatures.
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -16,8 +16,10 @@ from fastapi.responses import StreamingResponse
 
 from assay.gateway._deps import Auth, BackendDep, Metered, Need, Scoped, respond, scoped
 from assay.gateway._protocol import (
+    ChatChoice,
     ChatCompletionRequest,
     ChatCompletionResponse,
+    CompletionChoice,
     CompletionRequest,
     CompletionResponse,
     ModelList,
@@ -99,71 +101,51 @@ def _stream(chunks: list[dict[str, Any]]) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
-def _chat_chunks(response: ChatCompletionResponse, include_usage: bool) -> list[dict[str, Any]]:
-    base = {
-        "id": response.id,
-        "object": "chat.completion.chunk",
-        "created": response.created,
-        "model": response.model,
-    }
-    chunks: list[dict[str, Any]] = []
-    for choice in response.choices:
-        logprobs = choice.logprobs.model_dump() if choice.logprobs else None
-        delta = {"role": "assistant", "content": choice.message.content}
-        chunks.append(
-            {
-                **base,
-                "choices": [
-                    {
-                        "index": choice.index,
-                        "delta": delta,
-                        "logprobs": logprobs,
-                        "finish_reason": None,
-                    }
-                ],
-            }
-        )
-        chunks.append(
-            {
-                **base,
-                "choices": [
-                    {
-                        "index": choice.index,
-                        "delta": {},
-                        "logprobs": None,
-                        "finish_reason": choice.finish_reason,
-                    }
-                ],
-            }
-        )
+def _chunks(
+    response: ChatCompletionResponse | CompletionResponse,
+    kind: str,
+    include_usage: bool,
+    pieces: Callable[[Any], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """One event per piece of each choice, then the usage when asked for."""
+    base = {"id": response.id, "object": kind, "created": response.created, "model": response.model}
+    chunks = [
+        {**base, "choices": [piece]} for choice in response.choices for piece in pieces(choice)
+    ]
     if include_usage:
         chunks.append({**base, "choices": [], "usage": response.usage.model_dump()})
     return chunks
+
+
+def _chat_chunks(response: ChatCompletionResponse, include_usage: bool) -> list[dict[str, Any]]:
+    def pieces(choice: ChatChoice) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": choice.index,
+                "delta": {"role": "assistant", "content": choice.message.content},
+                "logprobs": choice.logprobs.model_dump() if choice.logprobs else None,
+                "finish_reason": None,
+            },
+            {
+                "index": choice.index,
+                "delta": {},
+                "logprobs": None,
+                "finish_reason": choice.finish_reason,
+            },
+        ]
+
+    return _chunks(response, "chat.completion.chunk", include_usage, pieces)
 
 
 def _completion_chunks(response: CompletionResponse, include_usage: bool) -> list[dict[str, Any]]:
-    base = {
-        "id": response.id,
-        "object": "text_completion",
-        "created": response.created,
-        "model": response.model,
-    }
-    chunks: list[dict[str, Any]] = []
-    for choice in response.choices:
-        logprobs = choice.logprobs.model_dump() if choice.logprobs else None
-        chunks.append(
+    def pieces(choice: CompletionChoice) -> list[dict[str, Any]]:
+        return [
             {
-                **base,
-                "choices": [
-                    {
-                        "index": choice.index,
-                        "text": choice.text,
-                        "logprobs": logprobs,
-                        "finish_reason": choice.finish_reason,
-                    }
-                ],
+                "index": choice.index,
+                "text": choice.text,
+                "logprobs": choice.logprobs.model_dump() if choice.logprobs else None,
+                "finish_reason": choice.finish_reason,
             }
-        )
-    if include_usage:
-        chunks.append({**base, "choices": [], "usage": response.usage.model_dump()})
-    return chunks
+        ]
+
+    return _chunks(response, "text_completion", include_usage, pieces)
