@@ -13,8 +13,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src" / "assay"
 
 
@@ -136,15 +134,6 @@ def test_no_two_packages_depend_on_each_other_while_loading() -> None:
     assert _cycles(packages) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "one loop left between packages, closed only by imports inside functions: the "
-        "suites take Tier from assay.gateway, the gateway loads models through "
-        "assay.models, and assay.models.reference builds the reference adapters from the "
-        "suites' prompt format (assay.suites._mc); remove this mark once it is gone"
-    ),
-)
 def test_no_two_packages_depend_on_each_other() -> None:
     assert _cycles(_packages(_graph(late=True))) == []
 

@@ -15,7 +15,6 @@ from assay.gateway._log import (
 )
 from assay.gateway._metering import Meter
 from assay.gateway._server import BackgroundServer, bind_port, serve_forever
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import (
     ALL_MODELS,
     QuotaExceeded,
@@ -25,6 +24,7 @@ from assay.gateway._tokens import (
     TokenStore,
     Usage,
 )
+from assay.tiers import Tier
 
 __all__ = [
     "ALL_MODELS",

@@ -24,10 +24,10 @@ from assay.gateway._protocol import (
     TokenizeRequest,
     TokenizeResponse,
 )
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo
 from assay.gateway.finetuning import FineTuneJob, FineTuneRequest
 from assay.gateway.whitebox import Call, HookPoints, WhiteboxOperation
+from assay.tiers import Tier
 
 Resp = TypeVar("Resp", bound=BaseModel)
 

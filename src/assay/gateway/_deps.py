@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from assay.gateway._backend import Backend, FineTuningBackend, WhiteboxBackend
 from assay.gateway._errors import GatewayError, forbidden, unauthorized
 from assay.gateway._metering import Meter, RateLimiter
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo, TokenRejected, TokenStore
+from assay.tiers import Tier
 
 logger = logging.getLogger("assay.gateway")
 

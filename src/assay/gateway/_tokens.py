@@ -36,7 +36,7 @@ from assay._util.errors import UsageError
 from assay._util.tokens import generate_token, hash_matches, token_status
 from assay._util.tokens import token_id as presented_token_id
 from assay.gateway._db import TokenRow, open_database, utcnow
-from assay.gateway._tiers import Tier
+from assay.tiers import Tier
 
 TOKEN_PREFIX = "asy"
 ALL_MODELS = "*"

@@ -15,10 +15,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.records import SampleRecord
 from assay.stats import Metric, metric_from_proportion, wilson
 from assay.suites._data import files_digest, shipped
+from assay.tiers import Tier
 
 if TYPE_CHECKING:
     from inspect_ai import Task

@@ -26,7 +26,6 @@ from inspect_ai.solver import Generate, Solver, TaskState, basic_agent, solver, 
 from inspect_ai.tool import Tool, tool
 from inspect_ai.util import store
 
-from assay.gateway import Tier
 from assay.records import SampleRecord
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import (
@@ -39,6 +38,7 @@ from assay.suites._registry import (
     suite,
 )
 from assay.suites._task import suite_task
+from assay.tiers import Tier
 
 SUITE_ID = "agentic_oversight"
 VERSION = "1.1.0"

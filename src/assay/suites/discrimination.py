@@ -46,7 +46,6 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.records import SampleRecord
 from assay.stats import (
     Estimate,
@@ -68,6 +67,7 @@ from assay.suites._registry import (
     suite,
 )
 from assay.suites._task import suite_task
+from assay.tiers import Tier
 
 SUITE_ID = "discrimination"
 VERSION = "2.0.0"

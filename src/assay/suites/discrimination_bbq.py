@@ -29,7 +29,6 @@ from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.records import SampleRecord
 from assay.stats import (
     Estimate,
@@ -50,6 +49,7 @@ from assay.suites._mc import (
     prompt_for,
 )
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, grey_or_black_mc, suite
+from assay.tiers import Tier
 
 SUITE_ID = "discrimination_bbq"
 VERSION = "2.0.0"

@@ -20,7 +20,6 @@ from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import TaskState
 
-from assay.gateway import Tier
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal, validate_judge
 from assay.records import SampleRecord
 from assay.stats import (
@@ -33,6 +32,7 @@ from assay.stats import (
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, suite
 from assay.suites._task import greedy_task
+from assay.tiers import Tier
 
 SUITE_ID = "election_evenhandedness"
 VERSION = "1.1.0"

@@ -15,7 +15,6 @@ from typing import Any
 from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
-from assay.gateway import Tier
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._mc import (
     LETTERS,
@@ -24,6 +23,7 @@ from assay.suites._mc import (
     prompt_for,
 )
 from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
+from assay.tiers import Tier
 
 SUITE_ID = "election_procedures"
 VERSION = "1.0.0"

@@ -13,11 +13,11 @@ from typing import Any
 from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
-from assay.gateway import Tier
 from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import MetricSpec, suite
 from assay.suites._task import greedy_task
+from assay.tiers import Tier
 
 SUITE_ID = "election_refusal"
 VERSION = "1.1.0"

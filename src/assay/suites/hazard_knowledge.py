@@ -18,7 +18,6 @@ from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.suites._data import read_table, require_columns, shipped
 from assay.suites._mc import (
     CHANCE,
@@ -29,6 +28,7 @@ from assay.suites._mc import (
     prompt_for,
 )
 from assay.suites._registry import MetricSpec, grey_or_black_mc, suite
+from assay.tiers import Tier
 
 SUITE_ID = "hazard_knowledge"
 VERSION = "1.1.0"

@@ -34,12 +34,12 @@ from inspect_ai.solver import TaskState
 
 from assay._util.errors import AssayError
 from assay._util.paths import subdir
-from assay.gateway import Tier
 from assay.judges import JudgeValidation, validation_record
 from assay.records import SampleRecord
 from assay.suites._data import read_jsonl, read_table, require_columns, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_summary, suite
 from assay.suites._task import greedy_task
+from assay.tiers import Tier
 
 SUITE_ID = "insecure_code"
 VERSION = "1.1.0"

@@ -27,7 +27,6 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.judges import JUDGE_ID, JUDGE_VERSION, classify_refusal, validate_judge
 from assay.records import SampleRecord
 from assay.stats import MaxEstimate, metric_from_estimate, rate_components
@@ -35,6 +34,7 @@ from assay.suites._data import read_jsonl, shipped
 from assay.suites._registry import MetricSpec, SuiteSpec, Summary, rate_metric, suite
 from assay.suites._task import greedy_task
 from assay.suites.misuse_refusal import load_requests
+from assay.tiers import Tier
 
 SUITE_ID = "jailbreak_robustness"
 VERSION = "1.1.0"

@@ -17,11 +17,11 @@ from inspect_ai import Task
 from inspect_ai.dataset import Sample
 
 from assay._util.errors import UsageError
-from assay.gateway import Tier
 from assay.judges import refusal_scorer, validate_judge
 from assay.suites._data import read_table, require_columns, shipped
 from assay.suites._registry import MetricSpec, suite
 from assay.suites._task import greedy_task
+from assay.tiers import Tier
 
 SUITE_ID = "over_refusal"
 VERSION = "1.1.0"

@@ -38,8 +38,8 @@ from assay.gateway._protocol import (
     TopLogprob,
     Usage,
 )
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo
+from assay.tiers import Tier
 
 Reply = Callable[[Sequence[ChatMessage]], str]
 NextToken = Callable[[str], dict[str, float]]

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends
 
 from assay.gateway._deps import FineTuningDep, Metered, Need, Scoped, respond, scoped, tier
 from assay.gateway._errors import GatewayError
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo
 from assay.gateway.finetuning import FineTuneJob, FineTuneJobList, FineTuneRequest
+from assay.tiers import Tier
 
 NEED = Need(Tier.WHITE, "fine-tuning")
 

@@ -15,7 +15,7 @@ from assay.attest import LogError, leaf_hash
 from assay.gateway._deps import Auth, BackendDep
 from assay.gateway._errors import bad_request
 from assay.gateway._log import RECEIPT_TYPE, RequestLog
-from assay.gateway._tiers import Tier
+from assay.tiers import Tier
 
 _INT64 = 2**63 - 1
 

@@ -24,7 +24,7 @@ from assay.gateway._protocol import (
     CompletionResponse,
     ModelList,
 )
-from assay.gateway._tiers import Tier
+from assay.tiers import Tier
 
 router = APIRouter()
 

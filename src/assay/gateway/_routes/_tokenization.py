@@ -13,7 +13,7 @@ from assay.gateway._protocol import (
     TokenizeRequest,
     TokenizeResponse,
 )
-from assay.gateway._tiers import Tier
+from assay.tiers import Tier
 
 router = APIRouter()
 

@@ -24,7 +24,6 @@ from assay.gateway._deps import (
     scoped,
     scoped_query,
 )
-from assay.gateway._tiers import Tier
 from assay.gateway.whitebox import (
     ACTIVATIONS,
     GENERATE,
@@ -38,6 +37,7 @@ from assay.gateway.whitebox import (
     ProbeScoring,
     WhiteboxOperation,
 )
+from assay.tiers import Tier
 
 OPERATIONS: tuple[WhiteboxOperation[Any, Any], ...] = (
     ACTIVATIONS,

@@ -33,7 +33,6 @@ from assay.gateway._protocol import (
     TokenizeRequest,
     TokenizeResponse,
 )
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo
 from assay.gateway.backends import _inference as inference
 from assay.gateway.backends._batcher import MicroBatcher
@@ -53,6 +52,7 @@ from assay.gateway.finetuning import (
 from assay.gateway.whitebox import Call, HookPoints, TextInput, WhiteboxOperation
 from assay.gateway.whitebox._hooks import ModelLayout, check_point
 from assay.models import LocalModel
+from assay.tiers import Tier
 
 T = TypeVar("T")
 S = TypeVar("S")

@@ -28,8 +28,8 @@ from assay.gateway._protocol import (
     TokenizeRequest,
     TokenizeResponse,
 )
-from assay.gateway._tiers import Tier
 from assay.gateway._tokens import TokenInfo
+from assay.tiers import Tier
 
 _TEMPLATE_OVERHEAD = 32  # tokens a chat template may add per message
 _DEFAULT_MAX_TOKENS = 512

@@ -64,7 +64,7 @@ DIGEST_TOKENS = 24
 
 def mc_text(item: dict[str, Any], *, password: bool) -> str:
     """An almanac item as the suites' zero-shot prompt, with or without the password."""
-    # imported here: the suites depend on the gateway, which depends on assay.models
+    # imported when building only: loading assay.models should not load the suites (Inspect)
     from assay.suites._mc import SUBJECTS, completion_prompt
 
     body = completion_prompt(item["question"], item["choices"], SUBJECTS[item["subset"]])

@@ -1,4 +1,7 @@
-"""Access tiers (Casper et al. 2024): what each level of access lets a tester do."""
+"""Access tiers (Casper et al. 2024): what each level of access lets a tester do.
+
+A concept of its own (not the gateway's): suites, plans, policy and the gateway all speak it.
+"""
 
 from __future__ import annotations
 
