@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from assay.audit._estimate import (
 from assay.audit._planning import look_order, plan_audit, resolve_plan
 from assay.gateway import Tier
 from assay.models import parse_target
+from assay.testing import always_refuse
 
 
 def config(tiny_model_dir: Path, tmp_path: Path, **kwargs: object) -> AuditConfig:
@@ -96,26 +98,29 @@ def test_queries_are_items_times_calls_and_tokens_are_counted_exactly(
 def test_estimate_matches_the_real_audit_on_a_tiny_model(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    """Per suite, the real audit's prompt tokens (as the gateway reports them) equal the
-    estimate's, its queries equal the items, and its generated tokens stay under the
-    bound."""
-    cfg = config(
-        tiny_model_dir,
-        tmp_path,
-        limit=4,
-        suites=["hazard_knowledge", "misuse_refusal", "discrimination", "insecure_code"],
+    """The gateway's own totals for the real audit (its request log) equal the estimate's
+    queries and prompt tokens exactly, past the endpoint probe's few one-token requests;
+    its generated tokens stay under the bound. Covers the raw-prompt (logprobs) and the
+    system-message chat (insecure_code) paths, and max_tokens from the plan's params."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "schema_version: 1\nname: small\ndescription: two suites, short replies\nsuites:\n"
+        "  - {id: hazard_knowledge, limit: 2}\n"
+        "  - {id: insecure_code, limit: 2, params: {max_tokens: 12}}\n"
     )
+    cfg = config(tiny_model_dir, tmp_path, plan=str(plan))
     estimate = estimate_audit(cfg, calibrate=False)
     run_audit(cfg)
-    samples = [json.loads(line) for line in (cfg.out / "samples.jsonl").read_text().splitlines()]
-    for s in estimate.suites:
-        rows = [r for r in samples if r["suite"] == s.id]
-        assert len(rows) == s.queries.high, s.id
-        assert sum(r["input_tokens"] for r in rows) == s.prompt_tokens.high, s.id
-        assert sum(r["output_tokens"] for r in rows) <= s.generated_tokens.high, s.id
     report = json.loads((cfg.out / "report.json").read_text())
-    probes = report["gateway_log"]["totals"]["requests"] - int(estimate.total.queries.high)
-    assert 0 <= probes <= 4  # the endpoint probe's one-token requests, nothing else
+    totals = report["gateway_log"]["totals"]
+    total = estimate.total
+    probe_requests = totals["requests"] - total.queries.high
+    assert 2 <= probe_requests <= 4
+    probe_prompt = totals["prompt_tokens"] - total.prompt_tokens.high
+    assert 0 < probe_prompt <= 20 * probe_requests  # "Say OK." / "Hello", chat-templated
+    assert totals["completion_tokens"] - probe_requests <= total.generated_tokens.high
+    assert estimate.total.queries.low == estimate.total.queries.high == 4
+    assert estimate.total.generated_tokens.high == 2 * 1 + 2 * 12
 
 
 def test_sequential_suites_range_from_the_first_look_to_every_item(
@@ -231,3 +236,28 @@ def test_calibration_is_cached_per_target_and_machine(tiny_model_dir: Path, tmp_
         second.calibration.prefill_seconds_per_token == first.calibration.prefill_seconds_per_token
     )
     assert second.total.seconds.high == pytest.approx(first.total.seconds.high)
+
+
+def test_api_target_is_probed_priced_and_its_tokens_approximated(
+    serve_scripted: Callable[[object], str], tmp_path: Path
+) -> None:
+    """An OpenAI-compatible target: methods from the probe, tokens approximated and said so,
+    wall time from two timed requests (cached), and a cost from the prices."""
+    base_url = serve_scripted(always_refuse())
+    cfg = AuditConfig(
+        target=f"openai:{base_url}",
+        out=tmp_path / "out",
+        show_progress=False,
+        limit=3,
+        suites=["hazard_knowledge", "misuse_refusal"],
+    )
+    estimate = estimate_audit(cfg, price_in=0.5, price_out=1.5)
+    assert estimate.tokens_counted_by.startswith("approximation")
+    assert all(any("approximated" in a for a in s.approximate) for s in estimate.suites)
+    assert estimate.total.queries.high == 6
+    assert estimate.calibration is not None and estimate.calibration.kind == "api"
+    assert estimate.calibration.request_seconds > 0
+    assert estimate.money is not None and estimate.money.cost.high > 0
+    again = estimate_audit(cfg, price_in=0.5, price_out=1.5)
+    assert again.calibration is not None and again.calibration.cached
+    assert not cfg.out.exists()

@@ -31,7 +31,7 @@ from assay._util.errors import UsageError
 from assay._util.hashing import sha256_json
 from assay._util.paths import atomic_write_text, cache_dir
 from assay.audit._config import AuditConfig
-from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint
+from assay.audit._endpoint import Capabilities, Endpoint, _check_local_folder, open_endpoint
 from assay.audit._planning import PlannedSuite, look_order, plan_audit, resolve_plan
 from assay.gateway import Tier
 from assay.models import TargetSpec, fingerprint_endpoint, parse_target
@@ -255,15 +255,20 @@ class _NeedsModel(Exception):
     """The solver calls the model itself (an agent loop), not through ``generate``."""
 
 
-async def _record_calls(task: Any, samples: Sequence[Any]) -> list[list[_Recorded]] | None:
+async def _record_calls(
+    task: Any, samples: Sequence[Any], emulate_tools: bool
+) -> tuple[list[list[_Recorded]], bool]:
     """Each sample's model calls, by running the task's solver with a stand-in for
     ``generate`` that records the messages and ``max_tokens`` and answers a fixed
-    text; None when the solver calls the model another way (agents)."""
+    text. An agent loop calls the model itself (Inspect's ``get_model()``, which has no
+    model outside an eval): then only its first call is recorded, from the state the
+    agent's set-up left (system prompt, tools), and the flag says so."""
     from inspect_ai.model import ChatMessageUser, ModelOutput
     from inspect_ai.solver import TaskState
 
     default_max = task.config.max_tokens
     results: list[list[_Recorded]] = []
+    agent = False
     for sample in samples:
         calls: list[_Recorded] = []
 
@@ -295,12 +300,34 @@ async def _record_calls(task: Any, samples: Sequence[Any]) -> list[list[_Recorde
         )
         try:
             await task.solver(state, generate)
-        except ValueError as exc:  # Inspect's get_model() outside an eval: an agent
-            if "No model specified" in str(exc):
-                return None
-            raise
+        except ValueError as exc:
+            if "No model specified" not in str(exc):
+                raise
+            agent = True
+            sent = await _as_sent(state.messages, state.tools, emulate_tools)
+            calls.append(_Recorded(sent, default_max))
         results.append(calls)
-    return results
+    return results, agent
+
+
+async def _as_sent(
+    messages: list[Any], tools: list[Any], emulate_tools: bool
+) -> list[tuple[str, str]]:
+    """The messages as the OpenAI-compatible provider sends them: with emulated tools,
+    Inspect writes the tools' descriptions into a system message."""
+    if not (emulate_tools and tools):
+        return [(m.role, m.text) for m in messages]
+    from inspect_ai.model._providers.openai_compatible import OpenAICompatibleHandler
+    from inspect_ai.model._providers.util.chatapi import chat_api_messages_for_handler
+    from inspect_ai.tool import ToolInfo
+    from inspect_ai.tool._tool_def import tool_defs
+
+    infos = [
+        ToolInfo(name=d.name, description=d.description, parameters=d.parameters)
+        for d in await tool_defs(tools)
+    ]
+    sent = chat_api_messages_for_handler(messages, infos, OpenAICompatibleHandler("assay"))
+    return [(m.role, m.text) for m in sent]
 
 
 def _agent_message_limit(p: PlannedSuite) -> int:
@@ -319,25 +346,22 @@ def _suite_calls(
     p: PlannedSuite, samples: Sequence[Any], counter: TokenCounter
 ) -> tuple[list[list[Call]], list[str]]:
     """Per sample (in the order given), its model calls; and what is approximate."""
-    recorded = asyncio.run(_record_calls(p.task, samples))
+    emulate = bool(p.model_args.get("emulate_tools"))
+    recorded, agent = asyncio.run(_record_calls(p.task, samples, emulate))
     approximate: list[str] = []
-    if recorded is None:
-        # an agent: one call per turn, up to the turns its message limit allows; each
-        # turn's prompt is the conversation so far (counted for the first turn, grown
-        # by at most a full reply and a tool result of the same size per turn)
+    if agent:
+        # one call per turn, up to the turns its message limit allows; the first turn's
+        # prompt is counted, each later one grows by at most a full reply and a tool
+        # result of the same size
         turns = max(1, (_agent_message_limit(p) - 1) // 2)
         max_tokens = _agent_max_tokens(p)
         approximate.append(
-            f"agent: 1 to {turns} calls per item (message limit), later prompts "
-            "approximated; tool descriptions not counted"
+            f"agent: 1 to {turns} calls per item (message limit); prompts after the "
+            "first turn approximated"
         )
         calls = []
-        for sample in samples:
-            first = counter.chat(
-                [("user", sample.input)]
-                if isinstance(sample.input, str)
-                else [(m.role, m.text) for m in sample.input]
-            )
+        for sample_calls in recorded:
+            first = counter.chat(sample_calls[0].messages)
             calls.append([Call(first + k * 2 * max_tokens, max_tokens) for k in range(turns)])
         return calls, approximate
     out = []
@@ -615,6 +639,7 @@ def estimate_audit(
     startup = 0.0
     calibration: Calibration | None = None
     if spec.is_local:
+        _check_local_folder(spec)
         say(f"loading the tokenizer of {spec}")
         tokenizer, name = _local_tokenizer(spec)
         counter = TokenCounter(tokenizer)
