@@ -104,7 +104,8 @@ def test_estimate_matches_the_real_audit_on_a_tiny_model(
     system-message chat (insecure_code) paths, and max_tokens from the plan's params."""
     plan = tmp_path / "plan.yaml"
     plan.write_text(
-        "schema_version: 1\nname: small\ndescription: two suites, short replies\nsuites:\n"
+        "schema_version: 1\nname: small\ndescription: two suites, short replies\n"
+        "statistics: {design: fixed}\nsuites:\n"
         "  - {id: hazard_knowledge, limit: 2}\n"
         "  - {id: insecure_code, limit: 2, params: {max_tokens: 12}}\n"
     )
