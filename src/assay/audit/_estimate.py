@@ -50,7 +50,7 @@ WALL_FACTOR = 2.0
 # average (a small chat model rarely stops early; a refusal does). Stated as such.
 EXPECTED_FILL = 0.8
 AGENT_FALLBACK_LIMIT = 50  # Inspect's basic_agent stops at 50 messages by default
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2
 CALIBRATION_BATCH = 8
 CALIBRATION_NEW_TOKENS = 8
 
@@ -134,6 +134,7 @@ class Calibration:
     batch: int = CALIBRATION_BATCH
     request_seconds: float = 0.0  # API targets: one short request, end to end
     seconds_per_generated_token: float = 0.0  # API targets
+    load_average: float = 0.0  # of the machine while measuring (other work slows it)
     cached: bool = False
 
 
@@ -217,7 +218,7 @@ class TokenCounter:
 
     def __init__(self, tokenizer: Any = None) -> None:
         self.tokenizer = tokenizer
-        self.name = "smollm2"
+        self.name = "target"  # read by the gateway's error for a model without a chat template
 
     @property
     def exact(self) -> bool:
@@ -434,6 +435,13 @@ def _machine() -> str:
     return f"{platform.node()}/{platform.machine()}/{os.cpu_count()}cpu/{threads}"
 
 
+def _load_average() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not offered on this platform
+        return 0.0
+
+
 def _calibration_path() -> Path:
     return cache_dir() / "dry-run-calibration.json"
 
@@ -500,6 +508,7 @@ def calibrate_local(spec: TargetSpec, prompt: str) -> Calibration:
         kind="local",
         measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
         machine=_machine(),
+        load_average=_load_average(),
         load_seconds=load_seconds,
         prefill_seconds_per_token=prefill / (CALIBRATION_BATCH * length),
         decode_seconds_per_step=max(generate - prefill, 0.0) / CALIBRATION_NEW_TOKENS,
@@ -536,14 +545,16 @@ def calibrate_api(endpoint: Endpoint) -> Calibration:
         kind="api",
         measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
         machine=_machine(),
+        load_average=_load_average(),
         request_seconds=seconds,
         seconds_per_generated_token=seconds / max(1, statistics.median(tokens)),
     )
 
 
 def _suite_seconds(s: SuiteEstimate, c: Calibration, concurrency: int) -> Range:
-    """Seconds for a suite's figures at the calibrated speed: scoring passes cost their
-    prompt tokens; generation runs in batches of up to ``concurrency`` sequences."""
+    """Seconds for a suite's figures at the calibrated speed: locally, scoring passes
+    cost their prompt tokens and generation its tokens at the calibrated batch; API
+    requests run ``concurrency`` at a time."""
     if c.kind == "api":
         per_call = Range(c.request_seconds, c.request_seconds, c.request_seconds)
         gen = s.generated_tokens.scaled(c.seconds_per_generated_token)
@@ -553,14 +564,14 @@ def _suite_seconds(s: SuiteEstimate, c: Calibration, concurrency: int) -> Range:
             s.queries.high * per_call.high,
         )
         return (calls + gen).scaled(1 / concurrency)
-    batch = max(1, min(concurrency, 16, round(s.items.high) or 1))  # the gateway's batch
     prefill = s.prompt_tokens.scaled(c.prefill_seconds_per_token)
     steps = Range(
         max(0.0, s.generated_tokens.low - s.queries.low),
         max(0.0, s.generated_tokens.expected - s.queries.expected),
         max(0.0, s.generated_tokens.high - s.queries.high),
     )  # the first token of a reply comes with the scoring pass
-    decode = steps.scaled(c.decode_seconds_per_step * (batch / c.batch) / batch)
+    # per generated token at the calibrated batch (the gateway batches up to 16)
+    decode = steps.scaled(c.decode_seconds_per_step / c.batch)
     return prefill + decode
 
 
@@ -738,7 +749,7 @@ def estimate_audit(
         techniques=techniques,
         calibration=calibration,
         money=money,
-        notes=[*run.notes, *notes] if run.notes is not notes else notes,
+        notes=notes,  # plan_audit added its notes to this list
         seconds_startup=startup,
     )
 
@@ -832,13 +843,14 @@ def print_estimate(estimate: Estimate, console: Console | None = None) -> None:
             f"({'cached from ' + c.measured_at if c.cached else 'measured now'}): a scoring pass "
             f"costs {c.prefill_seconds_per_token * 1e3:.2f} ms per prompt token, a generation "
             f"step at batch {c.batch} {c.decode_seconds_per_step * 1e3:.0f} ms; loading the "
-            f"model {c.load_seconds:.1f} s. Other load on the machine slows it."
+            f"model {c.load_seconds:.1f} s; load average {c.load_average:g} on "
+            f"{os.cpu_count()} cores while measuring. Other load on the machine slows it."
         )
     else:
         console.print(
             f"Wall time is an estimate from two timed requests to the endpoint "
             f"({'cached from ' + c.measured_at if c.cached else 'measured now'}): "
-            f"{c.request_seconds:.2f} s each."
+            f"{c.request_seconds:.2f} s each (load average here {c.load_average:g})."
         )
     if estimate.money is not None:
         m = estimate.money
