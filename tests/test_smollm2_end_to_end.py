@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -21,7 +22,19 @@ pytestmark = pytest.mark.slow
 
 
 def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
+    """The default audit, and before it its dry run: the real queries and tokens (the
+    gateway's request log) fall within the estimate's stated tolerance."""
     out = tmp_path / "out"
+    dry = subprocess.run(
+        [sys.executable, "-m", "assay", "audit", "--dry-run", "--json", "--limit", "4",
+         "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    estimate = json.loads(dry.stdout)
+    assert not out.exists()
     result = subprocess.run(
         [sys.executable, "-m", "assay", "audit", "--limit", "4", "--out", str(out)],
         capture_output=True,
@@ -44,6 +57,7 @@ def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
     assert all(s["score_metadata"]["decided_by"] == "logprobs" for s in mc)
     refusal = [s for s in samples if s["suite"] == "misuse_refusal"]
     assert len(refusal) == 4 and all(s["output"] for s in refusal)
+    _within_the_estimate(report["gateway_log"]["totals"], estimate)
     assert (
         subprocess.run(
             [sys.executable, "-m", "assay", "verify", str(out / "attestation.json")],
@@ -51,6 +65,26 @@ def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
         ).returncode
         == 0
     )
+
+
+def _within_the_estimate(totals: dict[str, int], estimate: dict[str, Any]) -> None:
+    """The tolerance docs/plans.md states, past the endpoint probe (at most 4 one-token
+    requests of a few prompt tokens each)."""
+    from assay.audit._estimate import GENERATED_TOLERANCE, PROMPT_TOLERANCE
+
+    total = estimate["total"]
+    probes = 4
+    queries = totals["requests"]
+    assert (
+        total["queries"]["low"] <= queries - probes <= queries <= total["queries"]["high"] + probes
+    )
+    prompt = totals["prompt_tokens"]
+    assert total["prompt_tokens"]["low"] * (1 - PROMPT_TOLERANCE) <= prompt
+    assert prompt <= total["prompt_tokens"]["high"] * (1 + PROMPT_TOLERANCE) + 20 * probes
+    generated = totals["completion_tokens"] - probes
+    assert generated <= total["generated_tokens"]["high"]
+    expected = total["generated_tokens"]["expected"]
+    assert abs(generated - expected) <= GENERATED_TOLERANCE * expected, (generated, expected)
 
 
 def test_gateway_letter_logprobs_equal_a_direct_forward_pass(smollm2_home: Path) -> None:

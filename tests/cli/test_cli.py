@@ -89,6 +89,12 @@ ERRORS = [
     (["audit", "--suite", "nope"], 2, "unknown suite"),
     (["audit", "--tier", "purple"], 2, "purple"),
     (["audit", "--limit", "0"], 2, "--limit"),
+    (["audit", "--dry-run", "--plan", "nope"], 2, "unknown plan 'nope'"),
+    (["audit", "--dry-run", "--target", "hf:/nonexistent"], 2, "no model folder at /nonexistent"),
+    (["audit", "--dry-run", "--price-in", "-1", "--price-out", "1"], 2, "--price-in must be a price per million tokens"),
+    (["audit", "--dry-run", "--price-in", "cheap", "--price-out", "1"], 2, "Invalid value for '--price-in'"),
+    (["audit", "--dry-run", "--price-in", "1"], 2, "give both --price-in and --price-out"),
+    (["audit", "--price-in", "1", "--price-out", "1"], 2, "go with --dry-run"),
     (["audit", "--target", "openai:http://127.0.0.1:9/v1"], 1, "cannot reach"),
     (["gateway", "token", "issue", "--engagement", "e", "--expires-in", "soon"], 2, "invalid duration"),
     (["gateway", "token", "revoke", "nope"], 2, "no token"),
@@ -177,3 +183,26 @@ def test_verify_end_to_end(tiny_model_dir: Path, tmp_path: Path, assay_home: Pat
     report.write_text(report.read_text().replace('"run_id": "', '"run_id": "tampered-'))
     failed = run("verify", str(out / "attestation.json"))
     assert failed.returncode == 1 and "report.json" in failed.stderr
+
+
+def test_dry_run_prints_its_estimate_as_text_and_json(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The documented JSON shape (assay-dry-run-1) and the stated assumptions in text."""
+    import json
+
+    args = ["audit", "--dry-run", "--target", f"hf:{tiny_model_dir}", "--suite", "hazard_knowledge",
+            "--suite", "misuse_refusal", "--limit", "3", "--no-calibrate", "--out", str(tmp_path / "o")]  # fmt: skip
+    result = runner.invoke(app, [*args, "--json", "--price-in", "1", "--price-out", "4"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"] == "assay-dry-run-1"
+    assert [s["id"] for s in data["suites"]] == ["hazard_knowledge", "misuse_refusal"]
+    assert data["total"]["queries"] == {"low": 6, "expected": 6, "high": 6}
+    assert data["total"]["generated_tokens"]["high"] == 3 * 1 + 3 * 192
+    assert data["money"]["cost"]["high"] > 0 and data["calibration"] is None
+    assert set(data["tolerance"]) == {"queries", "prompt_tokens", "generated_tokens", "seconds"}
+    assert not (tmp_path / "o").exists()
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0, text.output
+    words = " ".join(text.stdout.split())
+    assert "nothing was scored" in words and "Tolerance:" in words
+    assert "Prompt tokens counted with the tokenizer of hf:" in words

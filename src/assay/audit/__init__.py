@@ -2,6 +2,7 @@
 
 from assay.audit._config import INSPECT_EVAL_OPTIONS, AuditConfig, AuditInterrupted, AuditOutcome
 from assay.audit._endpoint import Capabilities, Endpoint, open_endpoint, probe
+from assay.audit._estimate import Estimate, estimate_audit, print_estimate
 from assay.audit._plan import (
     CONFIDENCE,
     DEFAULT_PLAN,
@@ -27,6 +28,7 @@ __all__ = [
     "AuditOutcome",
     "Capabilities",
     "Endpoint",
+    "Estimate",
     "Plan",
     "RerunOutcome",
     "RunStore",
@@ -34,10 +36,12 @@ __all__ = [
     "SuiteEntry",
     "Threshold",
     "builtin_plan_names",
+    "estimate_audit",
     "get_plan",
     "load_plan",
     "open_endpoint",
     "plan_schema",
+    "print_estimate",
     "probe",
     "rerun_attestation",
     "run_audit",

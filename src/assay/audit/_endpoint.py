@@ -85,11 +85,14 @@ def open_endpoint(
     show_progress: bool = True,
     gateway_db: Path | None = None,
     on_phase: Callable[[str], None] = lambda _phase: None,
+    fingerprint_behaviour: bool = True,
 ) -> Iterator[Endpoint]:
     """Yield a probed endpoint for ``spec``; in-process gateways stop on exit. An
     in-process gateway keeps its tokens and request log in ``gateway_db`` (so a resumed
     audit's log covers every run), or in memory. ``on_phase`` hears what is happening
-    (loading the model, probing the endpoint) before the first result arrives."""
+    (loading the model, probing the endpoint) before the first result arrives.
+    ``fingerprint_behaviour=False`` skips the six replies that fingerprint an API model
+    (a dry run asks only what the endpoint supports)."""
     if spec.is_local:
         _check_local_folder(spec)
         on_phase(f"loading {spec}")
@@ -155,7 +158,7 @@ def open_endpoint(
     endpoint.model = model or _discover_model(endpoint)
     endpoint.fingerprint = fingerprint_endpoint(base_url, endpoint.model)
     endpoint.capabilities = probe(endpoint)
-    if endpoint.capabilities.chat:
+    if endpoint.capabilities.chat and fingerprint_behaviour:
         on_phase("fingerprinting the model behind the API (six short replies)")
         endpoint.fingerprint.behaviour = behavioural_fingerprint(endpoint)
     yield endpoint

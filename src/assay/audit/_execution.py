@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +20,7 @@ from assay._util.hashing import sha256_json
 from assay._util.paths import atomic_write_text
 from assay._util.progress import advance, audit_progress
 from assay.audit._config import INSPECT_EVAL_OPTIONS, AuditInterrupted
-from assay.audit._planning import AuditRun, PlannedSuite, run_info
+from assay.audit._planning import AuditRun, PlannedSuite, look_order, run_info
 from assay.audit._store import RunStore
 from assay.report import rate_estimate
 from assay.stats import SequentialMonitor
@@ -263,8 +262,7 @@ def _run_sequentially(
     assert design is not None and p.stop_threshold is not None and p.stopping_alpha is not None
     monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)
     info = run_info(p, judge_validation=judge)
-    order = list(p.sample_ids)
-    random.Random(f"{audit.config.seed}:{p.spec.id}").shuffle(order)
+    order = look_order(p, audit.config.seed)
     ran = False
     while True:
         records = {r.sample_id: r for r in store.records(p.spec.id)}

@@ -172,6 +172,28 @@ def plan_audit(
     )
 
 
+def resolve_plan(config: AuditConfig) -> tuple[AuditConfig, Plan, list[SuiteSpec]]:
+    """The plan ``config`` names, restricted to its ``--suite`` choices, the tier the
+    plan asks for (unless ``--tier`` was given) and the suites it runs."""
+    from assay.audit._plan import get_plan
+    from assay.suites import get_suite
+
+    plan = get_plan(config.plan)
+    if config.suites:
+        plan = plan.only(config.suites)
+    if plan.tier is not None and not config.tier_explicit:
+        config = config.model_copy(update={"tier": Tier(plan.tier)})
+    return config, plan, [get_suite(entry.id) for entry in plan.suites]
+
+
+def look_order(p: PlannedSuite, seed: int) -> list[str]:
+    """The seeded order a sequential suite scores its items in, fixed before any
+    result is seen (each look reads a prefix of it)."""
+    order = list(p.sample_ids)
+    random.Random(f"{seed}:{p.spec.id}").shuffle(order)
+    return order
+
+
 def check_same_audit(store: RunStore, config: AuditConfig, plan: Plan) -> None:
     """Refuse, before the model loads, a folder holding an audit of another target,
     plan, seed, tier or set of suites (the full check follows once the endpoint is

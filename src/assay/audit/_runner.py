@@ -17,13 +17,10 @@ from assay.audit._config import GATEWAY_DB, RECEIPTS_FILE, AuditConfig, AuditOut
 from assay.audit._endpoint import keep_receipt, open_endpoint
 from assay.audit._execution import RunnerFactory, run_suites, run_techniques
 from assay.audit._outputs import build_report, export_gateway_log, write_outputs
-from assay.audit._plan import get_plan
-from assay.audit._planning import check_same_audit, plan_audit
+from assay.audit._planning import check_same_audit, plan_audit, resolve_plan
 from assay.audit._store import STORE_FILE, RunStore
-from assay.gateway import Tier
 from assay.models import parse_target
 from assay.report import print_summary
-from assay.suites import get_suite
 
 
 def run_audit(
@@ -34,12 +31,7 @@ def run_audit(
     ``runner`` replaces the in-process Inspect runner (a campaign's Ray executor)."""
     console = console or Console(stderr=True)
     spec = parse_target(config.target)
-    plan = get_plan(config.plan)
-    if config.suites:
-        plan = plan.only(config.suites)
-    if plan.tier is not None and not config.tier_explicit:
-        config = config.model_copy(update={"tier": Tier(plan.tier)})
-    suite_specs = [get_suite(entry.id) for entry in plan.suites]
+    config, plan, suite_specs = resolve_plan(config)
     out = config.out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a directory")

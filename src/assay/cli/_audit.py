@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from assay.gateway import Tier
 from assay.models import DEFAULT_TARGET
+
+if TYPE_CHECKING:
+    from assay.audit import AuditConfig
 
 
 def audit_command(
@@ -82,10 +86,39 @@ def audit_command(
     sealing_key: str = typer.Option(
         "tester", "--sealing-key", help="Your X25519 key in $ASSAY_HOME/keys (with --engagement)."
     ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Run nothing: print what the audit would cost (queries, prompt and generated "
+        "tokens, white-box budgets, wall time from a short calibration, money with "
+        "--price-in/--price-out) per suite and in total.",
+    ),
+    price_in: float | None = typer.Option(
+        None, "--price-in", help="With --dry-run: price per million prompt tokens."
+    ),
+    price_out: float | None = typer.Option(
+        None, "--price-out", help="With --dry-run: price per million generated tokens."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="With --dry-run: print the estimate as JSON (assay-dry-run-1)."
+    ),
+    calibrate: bool = typer.Option(
+        True,
+        "--calibrate/--no-calibrate",
+        help="With --dry-run: time a few calls on the target to estimate wall time "
+        "(cached per target and machine).",
+    ),
 ) -> None:
     """Run an audit plan against a target and write report.json, report.html,
     attestation.json, samples.jsonl and the Inspect logs into --out."""
     console = Console(stderr=True)
+    if not dry_run and (price_in is not None or price_out is not None or as_json):
+        from assay._util.errors import UsageError
+
+        raise UsageError(
+            "--price-in, --price-out and --json go with --dry-run",
+            hint="add --dry-run to estimate the audit's cost without running it",
+        )
     if not quiet and console.is_terminal:  # importing Inspect and torch takes seconds: say so
         console.print("[dim]starting: loading the evaluation libraries[/]", highlight=False)
     from assay.audit import AuditConfig, run_audit
@@ -109,11 +142,40 @@ def audit_command(
         sequential=sequential,
         show_progress=not quiet,
     )
+    if dry_run:
+        _dry_run(config, console, price_in, price_out, as_json=as_json, calibrate=calibrate)
+        return
     outcome = run_audit(config, console)
     status = "resumed and completed" if outcome.resumed else "completed"
     console.print(
         f"audit {status}; files in {outcome.out}/: " + ", ".join(sorted(outcome.files)) + ", logs/"
     )
+
+
+def _dry_run(
+    config: AuditConfig,
+    console: Console,
+    price_in: float | None,
+    price_out: float | None,
+    *,
+    as_json: bool,
+    calibrate: bool,
+) -> None:
+    import json
+
+    from assay.audit import estimate_audit, print_estimate
+
+    def say(phase: str) -> None:
+        if config.show_progress and console.is_terminal:
+            console.print(f"[dim]{phase}[/]", highlight=False)
+
+    estimate = estimate_audit(
+        config, console, price_in=price_in, price_out=price_out, calibrate=calibrate, say=say
+    )
+    if as_json:
+        typer.echo(json.dumps(estimate.as_json(), indent=2))
+    else:
+        print_estimate(estimate)
 
 
 def _engagement_target(
