@@ -182,7 +182,10 @@ def _dispatcher(address: str | None, max_in_flight: int | None, retries: int) ->
     try:
         import ray
     except ImportError:  # pragma: no cover - a dependency, but say so plainly
-        raise UsageError("the ray executor needs the ray package", hint="pip install ray") from None
+        raise UsageError(
+            "the ray executor needs the ray package",
+            hint="install it with: pip install 'assay[ray]' (or use --executor local)",
+        ) from None
     from assay.campaign._ray import Dispatcher
 
     started_here = not ray.is_initialized()
