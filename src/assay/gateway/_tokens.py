@@ -15,6 +15,9 @@ re-evaluates its WHERE clause on the row as the previous writer committed it.
 Rate limits are kept in the same row, as one number per token (the Generic Cell Rate
 Algorithm's theoretical arrival time), taken with one conditional UPDATE as well, by
 the database's clock: every replica sees one limit and one clock.
+
+Over 400 lines because issuing, checking, reserving, settling and rate-limiting are
+four views of one row per token, and splitting them would spread its invariants.
 """
 
 from __future__ import annotations

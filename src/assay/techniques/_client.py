@@ -1,6 +1,10 @@
 """A small typed client for the gateway's white-box routes (and the few grey ones the
 techniques need). Techniques reach the model only through it: the same code audits
-a local model or a proprietary one behind a lab's gateway."""
+a local model or a proprietary one behind a lab's gateway.
+
+Over 400 lines because it is one typed method per gateway route the techniques use,
+with the wire models those routes take; each method is short.
+"""
 
 from __future__ import annotations
 
