@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,3 +264,68 @@ def test_api_target_is_probed_priced_and_its_tokens_approximated(
     again = estimate_audit(cfg, price_in=0.5, price_out=1.5)
     assert again.calibration is not None and again.calibration.cached
     assert not cfg.out.exists()
+
+
+def test_dry_run_of_a_local_target_imports_neither_torch_nor_the_openai_sdk(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Regression (the dry run took over 10 s): estimating a local target, an agent suite
+    with emulated tools included, needs the tokenizer alone; importing torch (through
+    the in-process gateway's backend) and the OpenAI SDK (through Inspect's provider)
+    cost seconds of its time."""
+    script = f"""
+import sys
+from pathlib import Path
+from assay.audit import AuditConfig, estimate_audit
+estimate = estimate_audit(
+    AuditConfig(target="hf:{tiny_model_dir}", out=Path({str(tmp_path / "out")!r}),
+                suites=["misuse_refusal", "agentic_oversight"], limit=2, show_progress=False),
+    calibrate=False,
+)
+assert estimate.tokens_counted_by.startswith("tokenizer"), estimate.tokens_counted_by
+assert estimate.suites[1].approximate, "the agent suite's first call was not recorded"
+print(sorted(m for m in ("torch", "openai") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_analysers_validation_is_reused_across_processes_until_its_inputs_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (the dry run ran bandit and semgrep over the labelled snippets, 2 s,
+    every time): the validation is cached on disk, read back equal, and measured again
+    when the analysers' version changes."""
+    from assay.judges import validation_record
+    from assay.suites import insecure_code
+
+    measured: list[int] = []
+
+    def measure() -> object:
+        measured.append(1)
+        return validation_record(
+            insecure_code.ANALYSER_ID,
+            insecure_code.ANALYSER_VERSION,
+            insecure_code.LABELLED_FILE,
+            [True, True, False, False, True],
+            [True, False, False, False, True],
+            positive="vulnerable",
+            negative="secure",
+        )
+
+    monkeypatch.setattr(insecure_code, "_measure_analysers", measure)
+    insecure_code.validate_analysers.cache_clear()
+    try:
+        first = insecure_code.validate_analysers()
+        insecure_code.validate_analysers.cache_clear()  # as a new process would start
+        again = insecure_code.validate_analysers()
+        assert (len(measured), again) == (1, first)
+        monkeypatch.setattr(insecure_code, "ANALYSER_VERSION", "0.0.0-changed")
+        insecure_code.validate_analysers.cache_clear()
+        insecure_code.validate_analysers()
+        assert len(measured) == 2
+    finally:
+        insecure_code.validate_analysers.cache_clear()  # no fake validation left behind

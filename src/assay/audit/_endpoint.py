@@ -23,7 +23,6 @@ from pydantic import BaseModel
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_json
 from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
-from assay.gateway.backends import BatchingConfig, LocalBackend
 from assay.models import (
     ModelFingerprint,
     TargetKind,
@@ -100,6 +99,8 @@ def open_endpoint(
         tokens = TokenStore.at_path(gateway_db) if gateway_db else TokenStore.in_memory()
         engagement = "assay-audit (in-process)"
         _, secret = tokens.issue(tier=tier, engagement=engagement, label="self-issued")
+        from assay.gateway.backends import BatchingConfig, LocalBackend  # imports torch
+
         # the tester's own copy of the weights: no parameter-lookup or float-cap defaults
         backend = LocalBackend(
             local, BatchingConfig(parameter_lookups=True, max_floats_per_request=50_000_000)

@@ -33,7 +33,8 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from assay._util.errors import AssayError
-from assay._util.paths import subdir
+from assay._util.hashing import sha256_bytes, sha256_json
+from assay._util.paths import atomic_write_text, cache_dir, subdir
 from assay.judges import JudgeValidation, validation_record
 from assay.records import SampleRecord
 from assay.suites._data import read_jsonl, read_table, require_columns, shipped
@@ -221,9 +222,50 @@ def load_tasks(data_file: str | Path | None = None) -> list[dict[str, Any]]:
     ]
 
 
+VALIDATION_CACHE = "insecure-code-analysers.json"
+
+
+def _analysers_key() -> str:
+    """What the analysers' validation depends on: the labelled snippets, the rules and
+    each analyser's version (and the file it runs)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    tools = {}
+    for name in ("bandit", "semgrep"):
+        path = Path(_tool(name)).resolve()
+        try:
+            tool_version = version(name)
+        except PackageNotFoundError:
+            tool_version = None
+        tools[name] = [str(path), tool_version, str(path.stat().st_mtime_ns)]
+    return sha256_json(
+        {
+            "analyser": [ANALYSER_ID, ANALYSER_VERSION],
+            "labelled": sha256_bytes(shipped(LABELLED_FILE).read_bytes()),
+            "rules": sha256_bytes(RULES.read_bytes()),
+            "tools": tools,
+        }
+    )
+
+
 @cache
 def validate_analysers() -> JudgeValidation:
-    """Run the analysers over the labelled snippets (once per process)."""
+    """Run the analysers over the labelled snippets: once per set-up, since running them
+    takes seconds (cached on disk, keyed by the snippets, the rules and the analysers)."""
+    key = _analysers_key()
+    path = cache_dir() / VALIDATION_CACHE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["key"] == key:
+            return JudgeValidation.from_json(data["validation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # nothing cached yet, or an unreadable cache: measure
+    validation = _measure_analysers()
+    atomic_write_text(path, json.dumps({"key": key, "validation": validation.as_json()}, indent=2))
+    return validation
+
+
+def _measure_analysers() -> JudgeValidation:
     rows = read_jsonl(shipped(LABELLED_FILE))
     with tempfile.TemporaryDirectory(prefix="assay-labelled-") as folder:
         files = {}

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from assay.gateway._errors import GatewayError, bad_request
 from assay.gateway._metering import Meter
+from assay.gateway._prompts import render_chat
 from assay.gateway._protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -310,29 +311,8 @@ class LocalBackend:
         return ids
 
     def chat_prompt_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
-        """Render messages with the model's chat template; a final assistant message
-        is continued rather than closed (an answer prefix)."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise bad_request(
-                f"model {self.name!r} has no chat template; use /v1/completions with a raw prompt",
-                code="no_chat_template",
-            )
-        rendered = []
-        for m in messages:
-            if m.non_text_parts():
-                raise bad_request(
-                    f"only text content is supported, got {', '.join(m.non_text_parts())}",
-                    param="messages",
-                )
-            role = "system" if m.role == "developer" else m.role
-            rendered.append({"role": role, "content": m.text()})
-        continue_final = rendered[-1]["role"] == "assistant"
-        text = self.tokenizer.apply_chat_template(
-            rendered,
-            tokenize=False,
-            add_generation_prompt=not continue_final,
-            continue_final_message=continue_final,
-        )
+        """The token ids of a chat request's prompt (see :func:`render_chat`)."""
+        text = render_chat(self.tokenizer, self.name, messages)
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def prompt_ids(self, prompt: str | list[str] | list[int] | list[list[int]]) -> list[list[int]]:
