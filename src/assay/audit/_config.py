@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from assay._util.errors import AssayError
 from assay.audit._plan import DEFAULT_PLAN
-from assay.gateway import Tier
 from assay.models import DEFAULT_TARGET
 from assay.report import Report
+from assay.tiers import Tier
 
 GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
 GATEWAY_LOG_FILE = "gateway-log.json"

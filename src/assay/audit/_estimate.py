@@ -33,8 +33,8 @@ from assay._util.paths import atomic_write_text, cache_dir
 from assay.audit._config import AuditConfig
 from assay.audit._endpoint import Capabilities, Endpoint, _check_local_folder, open_endpoint
 from assay.audit._planning import PlannedSuite, look_order, plan_audit, resolve_plan
-from assay.gateway import Tier
 from assay.models import TargetSpec, fingerprint_endpoint, parse_target
+from assay.tiers import Tier
 
 CHARS_PER_TOKEN = 4  # the approximation for targets whose tokenizer we cannot load
 # What the estimate promises: how far the real audit may be from its stated figures.

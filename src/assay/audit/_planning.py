@@ -26,10 +26,10 @@ from assay.audit._config import JUDGE_VALIDATION_FILE, AuditConfig
 from assay.audit._endpoint import Endpoint
 from assay.audit._plan import CONFIDENCE, Plan, Threshold
 from assay.audit._store import RunStore
-from assay.gateway import Tier
 from assay.report import SuiteRunInfo, ThresholdSpec, can_settle
 from assay.stats import Design
 from assay.suites import EndpointFeatures, SuiteSpec
+from assay.tiers import Tier
 
 
 @dataclass

@@ -21,8 +21,8 @@ from assay._util.errors import UsageError
 from assay.audit._config import AuditConfig, AuditOutcome
 from assay.audit._plan import load_plan
 from assay.audit._runner import run_audit
-from assay.gateway import Tier
 from assay.report import Comparison, compare_reports, sample_values
+from assay.tiers import Tier
 
 
 @dataclass(frozen=True)

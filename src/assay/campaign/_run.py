@@ -17,7 +17,7 @@ from assay.audit import AuditConfig, AuditInterrupted, Plan, run_audit
 from assay.campaign._compare import AuditEntry, write_comparison
 from assay.campaign._ray import DispatchStats
 from assay.campaign._spec import Campaign, CampaignTarget
-from assay.gateway import Tier
+from assay.tiers import Tier
 
 Executor = Literal["local", "ray"]
 

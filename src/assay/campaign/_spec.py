@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assay._util.errors import UsageError
 from assay.audit import Plan, builtin_plan_names, load_plan
-from assay.gateway import Tier
 from assay.models import parse_target
 from assay.suites import get_suite
+from assay.tiers import Tier
 
 
 class _Strict(BaseModel):

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from assay.gateway import Tier
 from assay.models import DEFAULT_TARGET
+from assay.tiers import Tier
 
 if TYPE_CHECKING:
     from assay.audit import AuditConfig

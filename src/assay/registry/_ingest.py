@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assay._util.hashing import sha256_bytes
 from assay.attest import EnvelopeError, parse_envelope, verify_attestation
-from assay.gateway import Tier
 from assay.registry._errors import RegistryError
+from assay.tiers import Tier
 
 ATTESTATION_FILE = "attestation.json"
 REPORT_FILE = "report.json"

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 
-from assay.gateway import Tier
 from assay.registry._db import AccessGrant, Engagement, EngagementEvent, Service
 from assay.registry._deps import Caller, Db, IntId, Paging, now, paginate, respond
 from assay.registry._engagements import TRANSITION_ACTIONS, apply, next_state, record
@@ -42,6 +41,7 @@ from assay.registry._schemas import (
 from assay.registry._sealed import SEAL_OVERHEAD
 from assay.registry._types import EngagementState, KeyKind, Transition
 from assay.registry._visibility import Sight, sight
+from assay.tiers import Tier
 
 router = APIRouter(tags=["market"])
 MAX_SEALED_TOKEN = 4096

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from assay.gateway import Tier
 from assay.registry._types import (
     DocumentKind,
     EngagementState,
@@ -26,6 +25,7 @@ from assay.registry._types import (
     Severity,
     Visibility,
 )
+from assay.tiers import Tier
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(max_length=20_000)]

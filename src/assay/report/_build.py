@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assay.gateway import Tier
 from assay.policy import decide_suite
 from assay.records import SampleRecord
 from assay.report._model import Group, JudgeValidationInfo, SuiteResult
@@ -25,6 +24,7 @@ from assay.stats import (
     wilson,
 )
 from assay.suites import SuiteSpec
+from assay.tiers import Tier
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assay.gateway import Tier
 from assay.models import ModelFingerprint
 from assay.policy import OverallDecision, SuiteDecision
 from assay.stats import Metric
 from assay.techniques import TechniqueResult
+from assay.tiers import Tier
 
 SCHEMA_VERSION = "1.3"
 
