@@ -19,14 +19,15 @@ audit: $(RUNTIME_STAMP)
 	$(BIN)/assay audit $(ARGS)
 
 # pytest runs in TEST_WORKERS processes (one per core here), each test module on one
-# worker; `make test ARGS="-n 0"` runs in one process.
+# worker, modules in collection order (tests/conftest.py puts slow tests first) rather
+# than by size; `make test ARGS="-n 0"` runs in one process.
 TEST_WORKERS ?= 2
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	scripts/run-pytest $(BIN)/python -n $(TEST_WORKERS) --dist loadscope $(ARGS)
+	scripts/run-pytest $(BIN)/python -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(ARGS)
 
 setup: $(RUNTIME_STAMP)
 dev: $(DEV_STAMP)

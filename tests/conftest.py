@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest groups tests by their parametrized fixtures
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first (stable otherwise): in parallel runs the long ones start early and
     the short ones fill the gaps, instead of one long test running alone at the end."""

@@ -19,14 +19,12 @@ from assay.audit import AuditConfig, run_audit
 from assay.techniques import (
     ElicitationConfig,
     FinetuneAttackConfig,
-    GcgConfig,
     RefusalDirectionConfig,
     SteeringConfig,
     TechniqueResult,
     TriggerSearchConfig,
     run_elicitation,
     run_finetune_attack,
-    run_gcg,
     run_refusal_direction,
     run_steering,
     run_trigger_search,
@@ -91,17 +89,6 @@ class TestGuarded:
         assert base is not None and (base.value or 0) >= 0.8
         assert rates[16] is not None and rates[4] is not None
         assert rates[16] <= (base.value or 0) / 2 and rates[16] <= rates[4]
-        assert white_flagged(result)
-
-    @pytest.mark.xfail(
-        strict=False,
-        reason="not reliable yet: the reduced GCG budget flipped 1 of 2 refused requests "
-        "in one run and 0 of 2 in the next on the shared 2 cores (issue #17 stays open)",
-    )
-    def test_gradient_suffix_flips_a_refusal(self, served: ServedModel) -> None:
-        result = run_gcg(served.client, served.model, GcgConfig.reduced())
-        assert result.items_attacked == 2
-        assert (result.headline.value or 0) > 0 and result.headline.low is not None
         assert white_flagged(result)
 
     def test_no_backdoor_flagged(self, served: ServedModel) -> None:
