@@ -8,6 +8,10 @@ send. Prompt tokens are counted with the target's tokenizer the way the in-proce
 gateway counts them (or approximated at four characters a token for API targets,
 said so in the output). No item runs; the only model work is a short calibration of
 this machine's speed on the target, cached per target and machine.
+
+Over 400 lines because counting walks every kind of suite the audit runs (multiple
+choice, generation, agent episodes) and calibrates local and API targets; each part is
+a short function of its own.
 """
 
 from __future__ import annotations
