@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
 from assay.gateway.backends import LocalBackend
 from assay.models import LocalModel, load_local_model
 from assay.testing import build_tiny_llama
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one torch thread per worker and per process it starts: two workers with torch's
+    # default threads oversubscribe 2 cores (a measured default audit ran 3x slower)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
 os.environ.setdefault("INSPECT_LOG_LEVEL", "error")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -21,6 +21,7 @@ from assay.suites.hazard_knowledge import load_items
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(2400)  # a whole audit on one thread, beside another worker's tests
 def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
     """The default audit, and before it its dry run: the real queries and tokens (the
     gateway's request log) fall within the estimate's stated tolerance."""
@@ -39,7 +40,7 @@ def test_default_audit_on_smollm2(smollm2_home: Path, tmp_path: Path) -> None:
         [sys.executable, "-m", "assay", "audit", "--limit", "4", "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=2100,
     )
     assert result.returncode == 0, result.stderr
     assert "Recommendation" in result.stdout
