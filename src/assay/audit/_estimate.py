@@ -17,6 +17,7 @@ a short function of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
@@ -684,13 +685,29 @@ def estimate_audit(
     notes: list[str] = []
     startup = 0.0
     calibration: Calibration | None = None
+    opened: contextlib.AbstractContextManager[Any]
     if spec.is_local:
         _check_local_folder(spec)
         say(f"loading the tokenizer of {spec}")
         tokenizer, name = _local_tokenizer(spec)
         counter = TokenCounter(tokenizer)
         counted_by = f"tokenizer of {spec}"
-        endpoint = _local_endpoint(spec, config.tier, name)
+        opened = contextlib.nullcontext(_local_endpoint(spec, config.tier, name))
+    else:
+        counter = TokenCounter(None)
+        counted_by = (
+            f"approximation: {CHARS_PER_TOKEN} characters a token (no tokenizer for {spec})"
+        )
+        opened = open_endpoint(
+            spec,
+            tier=config.tier,
+            model=config.model,
+            api_key_env=config.api_key_env,
+            show_progress=False,
+            on_phase=say,
+            fingerprint_behaviour=False,
+        )
+    with opened as endpoint:
         run = plan_audit(
             config,
             plan,
@@ -703,52 +720,25 @@ def estimate_audit(
         )
         estimates = [estimate_suite(p, counter, config.seed) for p in run.planned]
         if calibrate:
-            key = _calibration_key(spec, name)
+            key = _calibration_key(spec, name if spec.is_local else endpoint.model)
             calibration = _cached_calibration(key)
-            if calibration is None:
+            if calibration is None and spec.is_local:
                 say(
                     "calibrating (the first dry run on this machine does, later ones reuse it): "
                     "timing a few forward passes and a short generation"
                 )
-                prompt = _a_prompt(run.planned)
-                calibration = calibrate_local(spec, prompt)
+                calibration = calibrate_local(spec, _a_prompt(run.planned))
                 _store_calibration(key, calibration)
-            startup = calibration.load_seconds
+            elif calibration is None:
+                say(
+                    "calibrating (the first dry run for this endpoint does, later ones "
+                    "reuse it): timing two short requests"
+                )
+                calibration = calibrate_api(endpoint)
+                _store_calibration(key, calibration)
+    if spec.is_local:
+        startup = calibration.load_seconds if calibration is not None else 0.0
     else:
-        counter = TokenCounter(None)
-        counted_by = (
-            f"approximation: {CHARS_PER_TOKEN} characters a token (no tokenizer for {spec})"
-        )
-        with open_endpoint(
-            spec,
-            tier=config.tier,
-            model=config.model,
-            api_key_env=config.api_key_env,
-            show_progress=False,
-            on_phase=say,
-            fingerprint_behaviour=False,
-        ) as endpoint:
-            run = plan_audit(
-                config,
-                plan,
-                suite_specs,
-                endpoint,
-                console,
-                notes=notes,
-                started=datetime.now(UTC),
-                say=say,
-            )
-            estimates = [estimate_suite(p, counter, config.seed) for p in run.planned]
-            if calibrate:
-                key = _calibration_key(spec, endpoint.model)
-                calibration = _cached_calibration(key)
-                if calibration is None:
-                    say(
-                        "calibrating (the first dry run for this endpoint does, later ones "
-                        "reuse it): timing two short requests"
-                    )
-                    calibration = calibrate_api(endpoint)
-                    _store_calibration(key, calibration)
         notes.append(
             "probed the endpoint (a few one-token requests) to learn which methods the suites use"
         )
