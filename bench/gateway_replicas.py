@@ -42,10 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from assay.gateway import Tier, TokenStore
-from assay.testing import STUB_MODEL
+from assay.testing import STUB_MODEL, postgres_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "gateway_replicas.jsonl"
@@ -114,21 +113,6 @@ def _database(url: str | None) -> Iterator[str]:
         subprocess.run([sys.executable, script, "stop", folder], check=False)
 
 
-@contextmanager
-def _schema(url: str) -> Iterator[str]:
-    schema = "bench_" + uuid.uuid4().hex[:12]
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 async def _drive(urls: list[str], secret: str, n: int) -> tuple[float, dict[int, int]]:
     """``n`` requests from CLIENTS concurrent clients; wall seconds and status counts."""
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
@@ -154,7 +138,7 @@ async def _drive(urls: list[str], secret: str, n: int) -> tuple[float, dict[int,
 
 def measure(db: str, replicas: int, requests: int, rounds: int, logs: Path) -> list[dict[str, Any]]:
     rows = []
-    with _schema(db) as url, tempfile.TemporaryDirectory() as scratch:
+    with postgres_schema(db, prefix="bench_") as url, tempfile.TemporaryDirectory() as scratch:
         TokenStore(url).engine.dispose()  # migrate once, before the replicas start
         upstream_port = _free_port()
         upstream = f"http://127.0.0.1:{upstream_port}"

@@ -5,11 +5,11 @@ tests may create schemas in (``.ci/run`` starts a throwaway one with
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+
+from assay.testing import postgres_schema
 
 POSTGRES_ENV = "ASSAY_TEST_POSTGRES_URL"
 
@@ -22,15 +22,5 @@ needs_postgres = pytest.mark.skipif(
 @pytest.fixture
 def schema_url() -> Iterator[str]:
     """The server's URL with a fresh schema first on the search path (dropped after)."""
-    url = os.environ[POSTGRES_ENV]
-    schema = "t_" + uuid.uuid4().hex[:16]
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(os.environ[POSTGRES_ENV]) as url:
+        yield url

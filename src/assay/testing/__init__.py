@@ -1,6 +1,7 @@
 """Reusable test fixtures: tiny models, scripted reference targets with known behaviour,
 and the built-in reference models served behind a real gateway."""
 
+from assay.testing._postgres import postgres_schema
 from assay.testing._reference import (
     COMPLIANT_REPLY,
     REFUSING_REPLY,
@@ -35,6 +36,7 @@ __all__ = [
     "multiple_choice_answerer",
     "multiple_choice_oracle",
     "partisan",
+    "postgres_schema",
     "scripted_agent",
     "serve_builtin",
     "stub_upstream_app",
