@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from _provenance import git_commit
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -95,13 +97,7 @@ def main() -> None:
     args = parser.parse_args()
 
     # the commit under test, read before anything runs
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
+    commit = git_commit()
     os.environ.setdefault("ASSAY_HOME", tempfile.mkdtemp(prefix="assay-bench-home-"))
     from assay.campaign import load_campaign, run_campaign
     from assay.gateway import BackgroundServer, Tier, TokenStore, create_app

@@ -24,6 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _provenance import git_commit
+
 RUNS = {
     "default, --no-calibrate": ["--no-calibrate"],
     "default, calibration cached": [],
@@ -76,9 +78,7 @@ def main() -> None:
                         **timed(extra, pythonpath),
                     }
                 )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    commit = git_commit()
     print(f"| dry run | {' | '.join(f'{c} wall / user s (median)' for c in contenders)} |")
     for name in RUNS:
         cells = []

@@ -43,6 +43,7 @@ from typing import Any
 
 import httpx
 
+from _provenance import git_commit
 from assay.gateway import Tier, TokenStore
 from assay.testing import STUB_MODEL, postgres_schema
 
@@ -201,13 +202,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", default=os.environ.get("ASSAY_BENCH_POSTGRES_URL"))
     args = parser.parse_args()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
+    commit = git_commit()
     load = os.getloadavg()[0]
     meta = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

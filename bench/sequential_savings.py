@@ -1,14 +1,16 @@
 """Sequential against fixed-size testing on real suites: queries used and decisions.
 
-Runs the `standard` plan's rate suites twice on the same target, once with every
-planned sample (``--fixed``) and once with the plan's sequential design, then compares
-the queries each used and the findings each reached. Because one sequential run is one
+Runs the whole `standard` plan twice on the same target, once with every planned
+sample (``--fixed``) and once with the plan's sequential design, then compares the
+wall time, CPU time, model requests and tokens each spent (from the gateway log's
+totals in the report) and the findings each reached; only the rate suites can stop
+early, so the per-suite comparison is theirs. Because one sequential run is one
 random order, it also replays the stopping rule (:class:`assay.stats.SequentialMonitor`,
 the one the audit runner uses, through :func:`assay.stats.stopping_point`) on the fixed
 run's own per-item outcomes over many random orders, giving the expected saving and how
 often the decisions agree.
 
-    python bench/sequential_savings.py                     # builtin:smollm2, ~20-30 min
+    python bench/sequential_savings.py                     # builtin:smollm2, ~45 min
     python bench/sequential_savings.py --target hf:/path --replays 500
 
 Both audits resume when rerun with the same --work directory. Results are appended
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -27,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _provenance import git_commit
 from assay.audit import CONFIDENCE, load_plan
 from assay.gateway import Tier
 from assay.report import (
@@ -54,7 +59,9 @@ def rate_suites(plan_name: str) -> list[str]:
     ]
 
 
-def run_audit(target: str, plan: str, suites: list[str], out: Path, sequential: bool) -> float:
+def run_audit(target: str, plan: str, out: Path, sequential: bool) -> dict[str, float]:
+    """Wall and CPU seconds of one audit subprocess (CPU time is what other load on the
+    machine does not inflate)."""
     command = [
         sys.executable,
         "-m",
@@ -69,11 +76,27 @@ def run_audit(target: str, plan: str, suites: list[str], out: Path, sequential: 
         "--quiet",
         "--sequential" if sequential else "--fixed",
     ]
-    for suite in suites:
-        command += ["--suite", suite]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     subprocess.run(command, check=True)
-    return time.perf_counter() - started
+    return {
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(_children_cpu() - cpu_before, 1),
+        "load_average_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spending(out: Path) -> dict[str, int]:
+    """Requests and tokens the audit's engagement spent, from the gateway log's totals."""
+    report = json.loads((out / "report.json").read_text())
+    totals = report["gateway_log"]["totals"]
+    return {k: int(totals[k]) for k in ("requests", "prompt_tokens", "completion_tokens")} | {
+        "scored_items": sum(int(s["n"]) for s in report["suites"])
+    }
 
 
 def findings(out: Path) -> dict[str, dict[str, Any]]:
@@ -145,6 +168,7 @@ def main() -> None:
         help="reuse the fixed-size audit already in --work/fixed (it is the slow half)",
     )
     args = parser.parse_args()
+    commit = git_commit()
 
     plan = load_plan(args.plan)
     suites = rate_suites(args.plan)
@@ -153,12 +177,10 @@ def main() -> None:
     m = len([e for e in plan.suites if e.id in tested])
     alpha = (1 - CONFIDENCE) / (m if plan.statistics.multiple_comparisons != "none" else 1)
     fixed_out, seq_out = args.work / "fixed", args.work / "sequential"
-    fixed_seconds = (
-        float("nan")
-        if args.skip_fixed
-        else run_audit(args.target, args.plan, suites, fixed_out, sequential=False)
+    fixed_time = (
+        {} if args.skip_fixed else run_audit(args.target, args.plan, fixed_out, sequential=False)
     )
-    seq_seconds = run_audit(args.target, args.plan, suites, seq_out, sequential=True)
+    seq_time = run_audit(args.target, args.plan, seq_out, sequential=True)
     fixed, seq = findings(fixed_out), findings(seq_out)
 
     rng = random.Random(0)
@@ -205,8 +227,11 @@ def main() -> None:
         "saving": 1 - seq_total / fixed_total,
         "replay_saving": 1 - replay_total / fixed_total,
         "same_decisions": same,
-        "seconds_fixed": round(fixed_seconds, 1),
-        "seconds_sequential": round(seq_seconds, 1),
+        "whole_plan": {
+            "fixed": fixed_time | spending(fixed_out),
+            "sequential": seq_time | spending(seq_out),
+        },
+        "commit": commit,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as handle:
@@ -223,8 +248,10 @@ def main() -> None:
     print(
         f"queries: fixed {fixed_total}, sequential {seq_total} (saving {result['saving']:.0%}; "
         f"over {args.replays} replayed orders {result['replay_saving']:.0%}); "
-        f"same decisions: {same}; wall time {fixed_seconds:.0f} s vs {seq_seconds:.0f} s"
+        f"same decisions: {same}"
     )
+    for half, spent in result["whole_plan"].items():
+        print(f"whole plan, {half}: " + ", ".join(f"{k} {v}" for k, v in spent.items()))
 
 
 if __name__ == "__main__":
