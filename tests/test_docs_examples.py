@@ -249,6 +249,8 @@ def test_every_shell_example_runs(session: Session) -> None:
         if block.directive == "skip":
             print(f"skipped {block.where}: {block.argument}")
             continue
+        started = time.perf_counter()
         if block.directive == "gateway":
             _start_gateway(session)
         _run(block, _substitute(block.code, session), session, timeout=1800)
+        print(f"ran {block.where} in {time.perf_counter() - started:.1f} s")

@@ -238,6 +238,7 @@ def test_commit_create_reveal_verify(cli: Runner, tmp_path: Path) -> None:
     assert code == 2 and "nothing to verify" in err
 
 
+@pytest.mark.slow
 def test_verify_in_a_subprocess_names_the_first_failure(tmp_path: Path, assay_home: Path) -> None:
     attestation = make_audit(tmp_path / "out", n=4)
     samples = attestation.parent / "samples.jsonl"

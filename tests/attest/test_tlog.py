@@ -29,6 +29,7 @@ from assay.attest import (
 ENTRIES = [f"entry {i}".encode() for i in range(70)]
 
 
+@pytest.mark.slow
 def test_proofs_match_the_in_memory_tree_for_every_size(tmp_path: Path) -> None:
     log = TransparencyLog(tmp_path / "log.sqlite")
     assert log.size == 0 and log.root() == EMPTY_ROOT
@@ -162,6 +163,7 @@ def test_proof_bundles_verify_and_bind_the_entry(tmp_path: Path) -> None:
         log.proof_bundle(20, [key])
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(sizes=st.lists(st.integers(1, 9), min_size=1, max_size=8))
 def test_every_checkpoint_is_consistent_with_every_later_one(

@@ -36,6 +36,7 @@ def suite(report: dict[str, object], suite_id: str) -> dict[str, object]:
     return next(s for s in report["suites"] if s["id"] == suite_id)  # type: ignore[attr-defined,union-attr]
 
 
+@pytest.mark.slow
 def test_local_audit_writes_every_output(tiny_model_dir: Path, tmp_path: Path) -> None:
     report = audit(
         tmp_path,
@@ -101,6 +102,7 @@ def serve() -> Iterator[object]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_always_complying_target_is_flagged_and_refusing_one_is_not(
     serve,
     tmp_path: Path,
@@ -124,6 +126,7 @@ def test_always_complying_target_is_flagged_and_refusing_one_is_not(
     assert result["decision"]["outcome"] == "safeguard_adequate"  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_oracle_scores_full_marks_through_logprobs_and_generation(
     serve,
     tmp_path: Path,
@@ -224,6 +227,7 @@ def _done(store: Path) -> set[tuple[str, str]]:
         return set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_killed_audit_resumes_without_redoing_samples(
     tiny_model_dir: Path, tmp_path: Path, sig: signal.Signals

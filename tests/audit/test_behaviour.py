@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from assay.audit import AuditConfig, run_audit
 from assay.testing import always_comply, always_refuse
 
@@ -20,6 +22,7 @@ def fingerprint(url: str, out: Path) -> dict[str, object]:
     return dict(target["fingerprint"])
 
 
+@pytest.mark.slow
 def test_same_model_same_behaviour_other_model_other_behaviour(
     serve_scripted: Callable[[object], str], tmp_path: Path
 ) -> None:

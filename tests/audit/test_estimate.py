@@ -97,6 +97,7 @@ def test_queries_are_items_times_calls_and_tokens_are_counted_exactly(
     assert estimate.tokens_counted_by.startswith("tokenizer")
 
 
+@pytest.mark.slow
 def test_estimate_matches_the_real_audit_on_a_tiny_model(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -266,6 +267,7 @@ def test_api_target_is_probed_priced_and_its_tokens_approximated(
     assert not cfg.out.exists()
 
 
+@pytest.mark.slow
 def test_dry_run_of_a_local_target_imports_neither_torch_nor_the_openai_sdk(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

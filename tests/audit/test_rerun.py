@@ -13,6 +13,7 @@ from assay.audit import AuditConfig, rerun_attestation, run_audit
 from assay.testing import always_comply, always_refuse
 
 
+@pytest.mark.slow
 def test_rerun_scores_the_same_items_and_agrees_on_a_deterministic_target(
     serve_scripted: Callable[[object], str], tmp_path: Path
 ) -> None:

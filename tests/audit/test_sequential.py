@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from assay.audit import AuditConfig, run_audit
@@ -30,6 +31,7 @@ def run(url: str, out: Path, **kwargs: Any) -> dict[str, Any]:
     return suite
 
 
+@pytest.mark.slow
 def test_settled_suite_stops_early_with_the_fixed_size_decision(
     serve_scripted: Callable[[object], str], tmp_path: Path
 ) -> None:
@@ -66,8 +68,9 @@ def test_sequential_audit_rebuilds_the_same_report_on_rerun(
     assert first["decision"]["outcome"] == "safeguard_inadequate"
 
 
+@pytest.mark.slow
 def test_runner_and_benchmark_use_the_one_stopping_rule(
-    serve_scripted: Callable[[object], str], tmp_path: Path
+    serve_scripted: Callable[[object], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 11.11: the runner re-implemented the stopping rule inline and the benchmark
     had a third copy. Both now call SequentialMonitor: the audit stops exactly where
@@ -98,6 +101,7 @@ def test_runner_and_benchmark_use_the_one_stopping_rule(
     assert audited["n"] == expected < 120
 
     path = Path(__file__).parents[2] / "bench" / "sequential_savings.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # as `python bench/...` runs it
     spec = importlib.util.spec_from_file_location("sequential_savings", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)

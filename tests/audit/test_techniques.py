@@ -23,6 +23,7 @@ techniques:
 """
 
 
+@pytest.mark.slow
 def test_plan_techniques_run_at_white_tier_and_resume(tiny_model_dir: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
@@ -62,6 +63,7 @@ def test_techniques_refuse_a_lower_tier(tiny_model_dir: Path, tmp_path: Path) ->
         )
 
 
+@pytest.mark.slow
 def test_in_process_white_gateway_runs_a_fine_tuning_attack(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -31,6 +31,7 @@ def local_run(targets: Targets, tmp_path_factory: pytest.TempPathFactory) -> Cam
     return _run(targets, tmp_path_factory.mktemp("local") / "out")
 
 
+@pytest.mark.slow
 def test_local_campaign_writes_every_audit_and_the_comparison(local_run: CampaignOutcome) -> None:
     out = local_run.out
     assert [a.error for a in local_run.audits] == [None, None, None]
@@ -66,6 +67,7 @@ def test_local_campaign_writes_every_audit_and_the_comparison(local_run: Campaig
     assert "misuse_refusal 1.00 [" in markdown
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_ray_campaign_gives_the_local_per_sample_results(
     targets: Targets, local_run: CampaignOutcome, ray_cluster: RayCluster, tmp_path: Path
@@ -97,6 +99,7 @@ def _stored(folder: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_killing_a_ray_worker_loses_and_recomputes_nothing(
     targets: Targets, local_run: CampaignOutcome, ray_cluster: RayCluster, tmp_path: Path
@@ -184,6 +187,7 @@ def test_bad_campaign_file_names_the_field(tmp_path: Path, text: str, named: str
     assert str(path) in caught.value.message
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_bad_campaign_file_with_one_line(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -200,6 +204,7 @@ def test_cli_refuses_a_bad_campaign_file_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()  # refused before anything ran
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_killing_the_ray_driver_then_rerunning_recomputes_nothing_it_saved(
     targets: Targets, local_run: CampaignOutcome, ray_cluster: RayCluster, tmp_path: Path

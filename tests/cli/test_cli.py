@@ -63,6 +63,7 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"assay {__version__}"
 
 
+@pytest.mark.slow
 def test_token_issue_prints_the_secret_alone_on_the_last_line(assay_home: Path) -> None:
     result = run("gateway", "token", "issue", "--engagement", "acme-2026", "--tier", "grey")
     assert result.returncode == 0, result.stderr
@@ -115,6 +116,7 @@ def busy_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "code", "fragment"), ERRORS, ids=lambda v: str(v)[:60])
 def test_errors_are_one_line_with_exit_codes(
     args: list[str], code: int, fragment: str, tmp_path: Path, busy_port: int
@@ -143,6 +145,7 @@ def test_bare_assay_prints_its_help() -> None:
     assert group.returncode == 0 and group.stdout.startswith("Usage: assay gateway")
 
 
+@pytest.mark.slow
 def test_another_audits_folder_is_refused_before_the_model_loads(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -166,6 +169,7 @@ def test_another_audits_folder_is_refused_before_the_model_loads(
     assert seed.returncode == 2 and "(seed: 0 there, 7 now)" in seed.stderr
 
 
+@pytest.mark.slow
 def test_verify_end_to_end(tiny_model_dir: Path, tmp_path: Path, assay_home: Path) -> None:
     out = tmp_path / "audit"
     audit = run(

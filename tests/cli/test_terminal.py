@@ -83,6 +83,7 @@ def test_help_in_a_real_80_column_terminal() -> None:
     assert "[storage]" in run.text and "[model]" in run.text
 
 
+@pytest.mark.slow
 def test_suites_list_never_cuts_ids_at_80_columns() -> None:
     """`assay suites list` showed `election…` three times at 80 columns."""
     run = run_in_pty(["suites", "list"], columns=COLUMNS, timeout=120)
@@ -117,6 +118,7 @@ def test_summary_never_cuts_findings_or_ids_at_80_columns() -> None:
     )
 
 
+@pytest.mark.slow
 def test_an_audit_at_80_columns(tiny_model_dir: Path, tmp_path: Path, assay_home: Path) -> None:
     """Progress, summary and messages in a real 80-column terminal: says what it is doing
     before any result (the screen stayed blank ~20 s), and cuts no id or finding."""
@@ -143,6 +145,7 @@ def test_an_audit_at_80_columns(tiny_model_dir: Path, tmp_path: Path, assay_home
             assert re.search(rf"\s{word}\s", summary), (suite["id"], word)
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_an_audit_at_once(tiny_model_dir: Path, tmp_path: Path) -> None:
     run = run_in_pty(
         [
@@ -189,6 +192,7 @@ BUSY_MODEL_THREAD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stderr_closed", [False, True], ids=["stderr", "stderr-closed"])
 def test_interrupted_audit_does_not_wait_for_the_model_thread(stderr_closed: bool) -> None:
     """After Ctrl-C the process kept a core busy for ~45 s: the normal interpreter exit

@@ -77,6 +77,7 @@ metric_list:
 """
 
 
+@pytest.mark.slow
 def test_lm_eval_local_completions_loglikelihoods_match_the_model(
     gateway: LiveGateway, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_lm_eval_local_completions_loglikelihoods_match_the_model(
             assert math.isclose(served, direct, abs_tol=1e-3), (continuation, served, direct)
 
 
+@pytest.mark.slow
 def test_lm_eval_through_the_gateway_matches_its_hf_backend(
     gateway: LiveGateway, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,6 +81,7 @@ def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_log_verify_and_export_commands(tmp_path: Path, assay_home: Path) -> None:
     db = tmp_path / "gw.sqlite"
     store = TokenStore.at_path(db)

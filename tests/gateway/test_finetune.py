@@ -55,6 +55,7 @@ def greedy(gw: LiveGateway, token: str, model: str, prompt: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_fine_tuned_adapter_serves_its_engagement_only(gateway: LiveGateway) -> None:
     prompt = "Say the word 3:"
     base_before = greedy(gateway, gateway.white, "tiny", prompt)

@@ -93,6 +93,7 @@ def ended(client: httpx.Client, job_id: str) -> dict[str, Any]:
     )
 
 
+@pytest.mark.slow
 def test_finding6_a_chat_completes_while_a_fine_tuning_step_is_running(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -122,6 +123,7 @@ def test_finding6_a_chat_completes_while_a_fine_tuning_step_is_running(
         assert tuned.status_code == 200
 
 
+@pytest.mark.slow
 def test_a_dying_worker_runs_the_job_again_then_fails_it_with_the_reason(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -154,6 +156,7 @@ def test_a_dying_worker_runs_the_job_again_then_fails_it_with_the_reason(
         assert not (adapters / "_jobs" / f"{job_id}.json").exists()
 
 
+@pytest.mark.slow
 def test_a_job_running_when_the_gateway_stops_runs_when_it_is_back(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -173,6 +176,7 @@ def test_a_job_running_when_the_gateway_stops_runs_when_it_is_back(
         assert "tiny@again" in listed
 
 
+@pytest.mark.slow
 def test_a_job_left_running_by_a_dead_gateway_is_taken_over(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

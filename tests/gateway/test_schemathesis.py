@@ -47,6 +47,7 @@ def tiny_gateway(
         yield server.url, secrets
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @hypothesis.settings(
     max_examples=10,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from assay.gateway import BackgroundServer, Tier, TokenStore
 from assay.testing import stub_upstream_app
 from tests.gateway._processes import assay, burst, chat, codes, launch, serving, stop
@@ -18,6 +20,7 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 def test_workers_share_quotas_and_one_log_on_a_sqlite_file(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'gateway.sqlite'}"
     tokens = TokenStore(db)

@@ -27,6 +27,7 @@ def test_the_judge_model_sees_the_request_and_the_delivery_question() -> None:
     assert classify_refusal("I can't help with that. Step 1: [placeholder]").delivered
 
 
+@pytest.mark.slow
 def test_plan_judge_model_grades_and_is_validated(
     serve_scripted: Callable[[object], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

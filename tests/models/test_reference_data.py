@@ -46,6 +46,7 @@ def _training_prompts() -> list[str]:
     return prompts + [i["question"] for i in read_jsonl(DATA_DIR / "almanac.jsonl")]
 
 
+@pytest.mark.slow
 def test_no_training_prompt_is_a_suite_or_technique_item() -> None:
     """Held out: the suites measure the reference models on items they never saw. Beyond
     exact copies, no training prompt shares most of its words with an item (word Jaccard

@@ -67,6 +67,7 @@ def test_chat_examples_learn_the_reply_and_its_end_only(tiny: Path) -> None:
     assert len([y for y in labels if y != -100]) == 2 and ids[-2:] == labels[-2:]
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_learns(tiny: Path) -> None:
     recipe = LoraRecipe(seed=5, epochs=20, learning_rate=1e-2, batch_size=4, warmup_steps=2)
     states, curves = [], []
@@ -100,6 +101,7 @@ def test_cached_prefix_equals_the_full_forward(tiny: Path) -> None:
     torch.testing.assert_close(resumed, full)
 
 
+@pytest.mark.slow
 def test_last_layers_only_adapts_only_them(tiny: Path) -> None:
     model, tokenizer = _load(tiny)
     recipe = LoraRecipe(

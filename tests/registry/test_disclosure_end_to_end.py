@@ -131,6 +131,7 @@ def _login(browser: Any, registry: str, user: str, password: str) -> Any:
     return page
 
 
+@pytest.mark.slow
 def test_a_national_security_finding_from_filing_to_publication(
     tmp_path: Path,
     postgres_db: str,

@@ -114,6 +114,7 @@ def postgres_db(postgres_server: str) -> Iterator[str]:
     drop_postgres_database(postgres_server, name)
 
 
+@pytest.mark.slow
 def test_engagement_audit_submission_and_public_verification(
     tmp_path: Path, postgres_db: str, processes: list[subprocess.Popen[str]]
 ) -> None:

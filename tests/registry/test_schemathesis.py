@@ -56,6 +56,7 @@ def fuzzed(
             os.environ["ASSAY_HOME"] = previous
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @hypothesis.settings(
     max_examples=15,

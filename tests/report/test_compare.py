@@ -26,6 +26,7 @@ def audit(url: str, out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_model_that_stopped_refusing_is_a_regression(
     serve_scripted: Callable[[object], str], tmp_path: Path
 ) -> None:

@@ -68,6 +68,7 @@ def test_holm_is_never_less_strict_than_bh() -> None:
         assert all(a >= q for a, q in zip(h.adjusted, p, strict=True))
 
 
+@pytest.mark.slow
 def test_agrees_with_statsmodels() -> None:
     from statsmodels.stats.multitest import multipletests
 

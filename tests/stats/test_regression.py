@@ -58,6 +58,7 @@ def test_firth_maximises_the_penalised_likelihood() -> None:
     assert 0.9 < effect < 1 and 0 < se < 0.1
 
 
+@pytest.mark.slow
 def test_cluster_robust_intervals_cover_an_effect_that_varies_by_scenario() -> None:
     """Issue 11.4: with the group effect varying across 36 scenarios (SD 0.5 logits), a
     random-intercept model's intervals covered the average effect only 71-92% of the

@@ -68,6 +68,7 @@ def value(result: dict[str, Any]) -> float:
     return float(result["metrics"][0]["value"])
 
 
+@pytest.mark.slow
 def test_jailbreak_robustness(serve: Serve, tmp_path: Path) -> None:
     # six items per transformation: the worst case must exceed at its Bonferroni level
     flawed = run_suite(serve(always_comply()), "jailbreak_robustness", tmp_path / "a", limit=78)
@@ -82,6 +83,7 @@ def test_jailbreak_robustness(serve: Serve, tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_model_that_declines_in_words_but_complies_is_a_complier(
     serve: Serve, tmp_path: Path
 ) -> None:
@@ -98,6 +100,7 @@ def test_a_model_that_declines_in_words_but_complies_is_a_complier(
     assert outcome(gaming) == outcome(complier) == "safeguard_inadequate"
 
 
+@pytest.mark.slow
 def test_over_refusal(serve: Serve, tmp_path: Path) -> None:
     flawed = run_suite(serve(always_refuse()), "over_refusal", tmp_path / "a", limit=40)
     assert value(flawed) == 1.0 and outcome(flawed) == "exceeds_threshold"
@@ -105,6 +108,7 @@ def test_over_refusal(serve: Serve, tmp_path: Path) -> None:
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
 
 
+@pytest.mark.slow
 def test_discrimination_recovers_a_planted_bias(serve: Serve, tmp_path: Path) -> None:
     planted = {"woman": 1.0, "Black": -0.6}
     result = run_suite(
@@ -130,6 +134,7 @@ def test_discrimination_recovers_a_planted_bias(serve: Serve, tmp_path: Path) ->
     assert outcome(fair) == "within_threshold", fair["metrics"][0]
 
 
+@pytest.mark.slow
 def test_discrimination_black_tier_uses_sampled_answers(serve: Serve, tmp_path: Path) -> None:
     result = run_suite(
         serve(biased_decider({"woman": 8.0}, base=-4.0)),
@@ -143,6 +148,7 @@ def test_discrimination_black_tier_uses_sampled_answers(serve: Serve, tmp_path: 
     assert female["value"] > 0.8
 
 
+@pytest.mark.slow
 def test_bbq_flags_a_stereotyping_model(serve: Serve, tmp_path: Path) -> None:
     items = bbq_items()
     by_text = {(i["context"], i["question"]): i for i in items}
@@ -169,6 +175,7 @@ def test_bbq_flags_a_stereotyping_model(serve: Serve, tmp_path: Path) -> None:
     assert accuracy["value"] == 1.0
 
 
+@pytest.mark.slow
 def test_election_procedures(serve: Serve, tmp_path: Path) -> None:
     items = election_items()
     right = {i["question"]: "ABCD"[i["answer"]] for i in items}
@@ -179,6 +186,7 @@ def test_election_procedures(serve: Serve, tmp_path: Path) -> None:
     assert value(flawed) == 1.0 and outcome(flawed) == "exceeds_threshold"
 
 
+@pytest.mark.slow
 def test_election_refusal(serve: Serve, tmp_path: Path) -> None:
     assert (
         outcome(run_suite(serve(always_comply()), "election_refusal", tmp_path / "a"))
@@ -190,6 +198,7 @@ def test_election_refusal(serve: Serve, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_election_evenhandedness(serve: Serve, tmp_path: Path) -> None:
     pairs = read_jsonl(shipped("election_mirrored.jsonl"))
     right = [
@@ -210,6 +219,7 @@ def test_election_evenhandedness(serve: Serve, tmp_path: Path) -> None:
     assert value(even) == 0.0 and outcome(even) == "within_threshold"
 
 
+@pytest.mark.slow
 def test_insecure_code(serve: Serve, tmp_path: Path) -> None:
     flawed = run_suite(serve(coder(secure=False)), "insecure_code", tmp_path / "a", limit=12)
     assert value(flawed) == 1.0 and outcome(flawed) == "exceeds_threshold"
@@ -218,6 +228,7 @@ def test_insecure_code(serve: Serve, tmp_path: Path) -> None:
     assert value(clean) == 0.0 and outcome(clean) == "within_threshold"
 
 
+@pytest.mark.slow
 def test_agentic_oversight(serve: Serve, tmp_path: Path) -> None:
     tasks = agentic_tasks()
     flawed = run_suite(

@@ -151,6 +151,7 @@ def test_the_verifier_finds_assays_suite_catalogue_by_its_entry_point() -> None:
     assert get_suite in [entry.load() for entry in entry_points(group=SUITE_CATALOGS)]
 
 
+@pytest.mark.slow
 def test_importing_the_suite_types_loads_no_suite() -> None:
     # lookup loads the built-in suites on first use (report and planning code only
     # need the types)

@@ -26,6 +26,7 @@ def _config(tmp_path: Path, **update: object) -> ElicitationConfig:
     return config.model_copy(update=update)
 
 
+@pytest.mark.slow
 def test_a_clean_model_shows_no_gain(clean_mc: Served, tmp_path: Path) -> None:
     result = run_elicitation(clean_mc.client, "tiny", _config(tmp_path))
     assert result.complete, result.notes

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assay.techniques import FinetuneAttackConfig, run_finetune_attack
 from tests.techniques.conftest import RefusalData, Served
 
 
+@pytest.mark.slow
 def test_harmful_fine_tunes_remove_refusals_and_benign_ones_do_not(
     refuser: Served, refusal_data: RefusalData
 ) -> None:

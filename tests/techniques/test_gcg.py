@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from assay.techniques import GcgConfig, run_gcg
 from tests.techniques import _tiny
 from tests.techniques.conftest import RefusalData, Served
@@ -24,6 +26,7 @@ def _config(data: RefusalData, **update: object) -> GcgConfig:
     return config.model_copy(update=update)
 
 
+@pytest.mark.slow
 def test_gcg_finds_the_planted_key(refuser: Served, refusal_data: RefusalData) -> None:
     result = run_gcg(refuser.client, "tiny", _config(refusal_data))
     assert result.complete, result.notes

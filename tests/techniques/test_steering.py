@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from assay.techniques import SteeringConfig, run_steering
 from tests.techniques import _tiny
 from tests.techniques.conftest import Served
@@ -25,6 +27,7 @@ def _config(tmp_path: Path, **update: object) -> SteeringConfig:
     return config.model_copy(update=update)
 
 
+@pytest.mark.slow
 def test_a_clean_model_shows_no_gain(clean_mc: Served, tmp_path: Path) -> None:
     result = run_steering(clean_mc.client, "tiny", _config(tmp_path))
     assert result.complete, result.notes
@@ -42,6 +45,7 @@ def test_a_clean_model_shows_no_gain(clean_mc: Served, tmp_path: Path) -> None:
     assert result.budget_used.floats == 2 * 12 * 2 * 64
 
 
+@pytest.mark.slow
 def test_answer_contrast_steering_changes_answers_without_a_gain(
     clean_mc: Served, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from assay.audit import AuditConfig, run_audit
 from assay.techniques import Finding, Headline, TechniqueResult, tier_table
 from assay.techniques._base import BudgetUsed
@@ -72,6 +74,7 @@ techniques:
 """
 
 
+@pytest.mark.slow
 def test_the_report_shows_what_each_tier_found(
     refuser: Served, refusal_data: RefusalData, tmp_path: Path
 ) -> None:

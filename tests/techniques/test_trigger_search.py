@@ -3,6 +3,8 @@ on a refuser without one."""
 
 from __future__ import annotations
 
+import pytest
+
 from assay.techniques import TriggerSearchConfig, run_trigger_search
 from tests.techniques import _tiny
 from tests.techniques.conftest import RefusalData, Served
@@ -23,6 +25,7 @@ def _config(refusal_data: RefusalData) -> TriggerSearchConfig:
     )
 
 
+@pytest.mark.slow
 def test_finds_the_planted_key_and_it_transfers(refuser: Served, refusal_data: RefusalData) -> None:
     result = run_trigger_search(refuser.client, "tiny", _config(refusal_data))
     assert result.complete, result.notes
@@ -41,6 +44,7 @@ def test_finds_the_planted_key_and_it_transfers(refuser: Served, refusal_data: R
     assert "private" not in result.model_dump() and _tiny.KEY not in result.model_dump_json()
 
 
+@pytest.mark.slow
 def test_no_flag_without_a_backdoor(plain_refuser: Served, refusal_data: RefusalData) -> None:
     result = run_trigger_search(plain_refuser.client, "tiny", _config(refusal_data))
     assert result.baseline_refusal_rate is not None and result.baseline_refusal_rate.value == 1.0

@@ -10,7 +10,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,10 @@ from rich.table import Table
 
 from assay._util.console import table_console
 from assay._util.errors import AssayError, UsageError
-from assay.gateway import ALL_MODELS, GatewayConfig, Tier, TokenStore
+from assay.tiers import Tier
+
+if TYPE_CHECKING:
+    from assay.gateway import TokenStore
 
 gateway_app = typer.Typer(
     help="Serve a model to testers at an agreed access tier.", no_args_is_help=True
@@ -38,10 +41,14 @@ _CONFIG_HELP = "Gateway configuration file (TOML; see docs/gateway.md)."
 def _database_url(db: str | None, config: Path | None) -> str:
     if db:
         return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
+    from assay.gateway import GatewayConfig
+
     return GatewayConfig.load(config).storage.database_url()
 
 
 def _store(db: str | None, config: Path | None = None) -> TokenStore:
+    from assay.gateway import TokenStore
+
     return TokenStore(_database_url(db, config))
 
 
@@ -84,7 +91,7 @@ def serve(
 ) -> None:
     """Serve a model behind OpenAI-compatible and white-box routes, tier-scoped tokens,
     quotas and a hash-chained request log."""
-    from assay.gateway import bind_port, build_gateway, serve_forever
+    from assay.gateway import GatewayConfig, bind_port, build_gateway, serve_forever
     from assay.gateway._config import ModelConfig
 
     settings = GatewayConfig.load(config)
@@ -176,6 +183,8 @@ def issue(
 
     Without --max-floats, grey and white tokens get the float quota of the configuration's
     [token_defaults] (see docs/threat-model.md for why); --max-floats N overrides it."""
+    from assay.gateway import ALL_MODELS, GatewayConfig
+
     store = _store(db, config)
     if max_floats is None:
         defaults = GatewayConfig.load(config).token_defaults
@@ -319,7 +328,7 @@ def _request_log(db: str | None, config: Path | None, *, must_exist: bool = True
     """The request log of the configured database; a clear error when there is none
     (verifying must not create an empty database)."""
     from assay.attest import load_or_create_key
-    from assay.gateway import RequestLog
+    from assay.gateway import GatewayConfig, RequestLog, TokenStore
 
     url = _database_url(db, config)
     if must_exist and url.startswith("sqlite:///"):
