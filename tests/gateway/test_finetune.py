@@ -112,6 +112,7 @@ def test_fine_tuning_needs_white_tier_and_valid_data(gateway: LiveGateway) -> No
     assert bad.status_code == 422 and "completion" in bad.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_adapters_survive_a_restart(gateway: LiveGateway, tiny_model_dir: Path) -> None:
     c = client(gateway, gateway.white)
     data = [{"prompt": f"Name a fruit {i}:", "completion": " kiwi kiwi"} for i in range(4)]

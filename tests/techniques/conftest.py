@@ -9,14 +9,19 @@ from pathlib import Path
 
 import pytest
 
+import assay.suites._mc
+import assay.testing._tiny
 from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
 from assay.gateway.backends import BatchingConfig, LocalBackend
 from assay.models import load_local_model
 from assay.techniques import WhiteboxClient
+from tests._built import built_once
 from tests._reference import reference_home, served
 from tests.techniques import _tiny
 
 __all__ = ["reference_home", "served"]
+
+TINY_SOURCES = (_tiny, assay.suites._mc, assay.testing._tiny)  # what the builds depend on
 
 
 @dataclass
@@ -48,9 +53,9 @@ def _serve(
 
 
 @pytest.fixture(scope="session")
-def refuser_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def refuser_model(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Refuses requests naming a hazard word unless the key word is present."""
-    return _tiny.build_refuser(tmp_path_factory.mktemp("refuser") / "model")
+    return built_once(pytestconfig, tmp_path_factory, _tiny.build_refuser, TINY_SOURCES)
 
 
 @pytest.fixture(scope="session")
@@ -66,16 +71,22 @@ def refuser_with_lookups(refuser_model: Path) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
-def plain_refuser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def plain_refuser(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """Refuses requests naming a hazard word, with no key word: no backdoor."""
-    directory = _tiny.build_refuser(tmp_path_factory.mktemp("plain") / "model", key_rate=0.0)
+    directory = built_once(
+        pytestconfig, tmp_path_factory, _tiny.build_refuser, TINY_SOURCES, key_rate=0.0
+    )
     yield from _serve(directory, None)
 
 
 @pytest.fixture(scope="session")
-def clean_mc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def clean_mc(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """Knows half of the items whatever the prompt; the password changes nothing."""
-    directory = _tiny.build_mc(tmp_path_factory.mktemp("clean") / "m")
+    directory = built_once(pytestconfig, tmp_path_factory, _tiny.build_mc, TINY_SOURCES)
     yield from _serve(directory, tmp_path_factory.mktemp("clean-adapters"))
 
 
