@@ -27,9 +27,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.hookimpl(trylast=True)  # after pytest groups tests by their parametrized fixtures
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first (stable otherwise): in parallel runs the long ones start early and
-    the short ones fill the gaps, instead of one long test running alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Longest first (stable otherwise): tests on SmolLM2, then the other slow ones, then
+    the rest; in parallel runs the long ones start early and the short ones fill the gaps,
+    instead of one long test running alone at the end."""
+
+    def rank(item: pytest.Item) -> int:
+        if "_smollm2_cache" in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(autouse=True)

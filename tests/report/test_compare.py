@@ -9,8 +9,12 @@ import pytest
 
 from assay._util.errors import UsageError
 from assay.audit import AuditConfig, run_audit
-from assay.report import compare_reports
+from assay.policy import SuiteDecision
+from assay.report import SuiteResult, compare_reports
+from assay.report._compare import _compare_suite
+from assay.stats import Interval, Metric
 from assay.testing import always_comply, always_refuse
+from assay.tiers import Tier
 
 
 def audit(url: str, out: Path) -> Path:
@@ -49,3 +53,30 @@ def test_compare_needs_reports(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text("not json")
     with pytest.raises(UsageError, match="not JSON"):
         compare_reports(tmp_path, tmp_path)
+
+
+def _suite(version: str, ci: Interval | None) -> SuiteResult:
+    return SuiteResult(
+        id="misuse_refusal",
+        title="t",
+        version=version,
+        risk_area="cbrn_cyber",
+        data_digest="sha256:0",
+        tier=Tier.BLACK,
+        method="generate",
+        n=10,
+        n_planned=10,
+        n_errors=0,
+        metrics=[Metric(name="refusal_rate", value=0.5, ci=ci, n=10)],
+        decision=SuiteDecision(outcome="inconclusive", summary="-", reasons=[]),
+    )
+
+
+def test_a_suite_without_intervals_keeps_the_version_note() -> None:
+    """Both reasons reach the reader: no interval to compare, and different versions."""
+    compared = _compare_suite(_suite("1.0", None), _suite("2.0", None), {}, {}, 0.95)
+    assert compared.verdict == "not_comparable"
+    assert "no interval" in compared.note and "suite versions differ (1.0 vs 2.0)" in compared.note
+    interval = Interval(low=0.2, high=0.8, level=0.95, method="wilson")
+    same = _compare_suite(_suite("1.0", interval), _suite("2.0", interval), {}, {}, 0.95)
+    assert same.verdict == "no_clear_change" and "versions differ" in same.note

@@ -162,7 +162,7 @@ def _compare_suite(
             note=note,
         )
     if ma.ci is None or mb.ci is None:
-        return _not_comparable(base)
+        return _not_comparable(base, "; ".join(filter(None, ["no interval to compare", note])))
     z = float(norm.ppf(0.5 + level / 2))
     se = math.hypot(
         (ma.ci.high - ma.ci.low) / (2 * float(norm.ppf(0.5 + ma.ci.level / 2))),
