@@ -90,12 +90,17 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def spending(out: Path) -> dict[str, int]:
-    """Requests and tokens the audit's engagement spent, from the gateway log's totals."""
+def spending(out: Path) -> dict[str, Any]:
+    """Requests and tokens the audit's engagement spent (the gateway log's totals), items
+    scored, and the wall time from the report's creation to its completion."""
     report = json.loads((out / "report.json").read_text())
     totals = report["gateway_log"]["totals"]
+    wall = datetime.fromisoformat(report["completed_at"]) - datetime.fromisoformat(
+        report["created_at"]
+    )
     return {k: int(totals[k]) for k in ("requests", "prompt_tokens", "completion_tokens")} | {
-        "scored_items": sum(int(s["n"]) for s in report["suites"])
+        "scored_items": sum(int(s["n"]) for s in report["suites"]),
+        "report_wall_seconds": round(wall.total_seconds(), 1),
     }
 
 
@@ -152,8 +157,10 @@ def replay(
     return n, "above" if sum(order[:n]) / n > threshold else "below"
 
 
-def fixed_side(low: float, high: float, threshold: float) -> str:
-    return "above" if low > threshold else "below" if high < threshold else "undecided"
+def fixed_side(ci: dict[str, float] | None, threshold: float) -> str:
+    if ci is None:  # no interval (e.g. agent suites without a rate estimate)
+        return "undecided"
+    return "above" if ci["low"] > threshold else "below" if ci["high"] < threshold else "undecided"
 
 
 def main() -> None:
@@ -167,6 +174,11 @@ def main() -> None:
         action="store_true",
         help="reuse the fixed-size audit already in --work/fixed (it is the slow half)",
     )
+    parser.add_argument(
+        "--analyse-only",
+        action="store_true",
+        help="run neither audit: compare the two already in --work (no CPU times then)",
+    )
     args = parser.parse_args()
     commit = git_commit()
 
@@ -177,10 +189,13 @@ def main() -> None:
     m = len([e for e in plan.suites if e.id in tested])
     alpha = (1 - CONFIDENCE) / (m if plan.statistics.multiple_comparisons != "none" else 1)
     fixed_out, seq_out = args.work / "fixed", args.work / "sequential"
+    skip_fixed = args.skip_fixed or args.analyse_only
     fixed_time = (
-        {} if args.skip_fixed else run_audit(args.target, args.plan, fixed_out, sequential=False)
+        {} if skip_fixed else run_audit(args.target, args.plan, fixed_out, sequential=False)
     )
-    seq_time = run_audit(args.target, args.plan, seq_out, sequential=True)
+    seq_time = (
+        {} if args.analyse_only else run_audit(args.target, args.plan, seq_out, sequential=True)
+    )
     fixed, seq = findings(fixed_out), findings(seq_out)
 
     rng = random.Random(0)
@@ -192,7 +207,7 @@ def main() -> None:
     for suite in suites:
         outcomes = measured[suite]
         ci = fixed_report[suite]["metrics"][0]["ci"]
-        side = fixed_side(ci["low"], ci["high"], thresholds[suite])
+        side = fixed_side(ci, thresholds[suite])
         n = len(outcomes)
         design = (
             Design.confidence_sequence(n, plan.statistics.batch_for(n))
