@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _provenance import git_commit
+from _provenance import git_commit, timed_run
 
 RUNS = {
     "default, --no-calibrate": ["--no-calibrate"],
@@ -38,23 +36,13 @@ def timed(args: list[str], pythonpath: str | None) -> dict[str, float]:
     env.pop("PYTHONPATH", None)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    subprocess.run(
+    spent = timed_run(
         [sys.executable, "-m", "assay", "audit", "--dry-run", "--json", *args],
         env=env,
-        check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "wall": round(wall, 2),
-        "user": round(after.ru_utime - before.ru_utime, 2),
-        "sys": round(after.ru_stime - before.ru_stime, 2),
-        "load": round(os.getloadavg()[0], 2),
-    }
+    return {k: round(v, 2) for k, v in spent.items()}
 
 
 def main() -> None:

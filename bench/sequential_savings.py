@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _provenance import git_commit
+from _provenance import git_commit, timed_run
 from assay.audit import CONFIDENCE, load_plan
 from assay.gateway import Tier
 from assay.report import (
@@ -76,18 +72,12 @@ def run_audit(target: str, plan: str, out: Path, sequential: bool) -> dict[str, 
         "--quiet",
         "--sequential" if sequential else "--fixed",
     ]
-    started, cpu_before = time.perf_counter(), _children_cpu()
-    subprocess.run(command, check=True)
+    spent = timed_run(command)
     return {
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "cpu_seconds": round(_children_cpu() - cpu_before, 1),
-        "load_average_after": round(os.getloadavg()[0], 2),
+        "wall_seconds": round(spent["wall"], 1),
+        "cpu_seconds": round(spent["user"] + spent["sys"], 1),
+        "load_average_after": round(spent["load"], 2),
     }
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def spending(out: Path) -> dict[str, Any]:
