@@ -10,7 +10,7 @@ the one the audit runner uses, through :func:`assay.stats.stopping_point`) on th
 run's own per-item outcomes over many random orders, giving the expected saving and how
 often the decisions agree.
 
-    python bench/sequential_savings.py                     # builtin:smollm2, ~45 min
+    python bench/sequential_savings.py                     # builtin:smollm2, ~75 min
     python bench/sequential_savings.py --target hf:/path --replays 500
 
 Both audits resume when rerun with the same --work directory. Results are appended
