@@ -4,6 +4,9 @@ each suite may stop early, and the record that ties an output folder to one audi
 Planning reads the plan, the suites and what the endpoint offers; it runs nothing
 through Inspect. Its result, :class:`AuditRun`, is the one object that execution
 (:mod:`assay.audit._execution`) and the outputs (:mod:`assay.audit._outputs`) read.
+Longer than most modules (just over 400 lines): the tier, the items, the stopping design
+and the folder's record are decided together from one reading of the plan and the
+endpoint, and split apart they would pass that reading around.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ and a test checks that no training prompt is close to one of them.
 Everything is generated from the lists below with a seeded ``random.Random``, so
 the files in ``data/`` can be rebuilt exactly (``python -m assay.models.reference data``).
 
-Its length is data: the word lists the prompts are generated from.
+Longer than most modules: its length is data, the word lists the prompts are generated
+from.
 """
 
 from __future__ import annotations
