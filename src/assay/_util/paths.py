@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any, Literal
 
 import platformdirs
 
@@ -32,10 +36,30 @@ def subdir(name: str) -> Path:
     return path
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file beside it, so a reader (or a
-    crash) sees the old file or the new one, never half of one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+@contextmanager
+def atomic_writer(
+    path: Path, mode: Literal["w", "wb"] = "w", *, durable: bool = False
+) -> Iterator[IO[Any]]:
+    """A file to write ``path``'s new content into: a temporary file beside it, renamed
+    onto ``path`` when the block ends without error (after an fsync when ``durable``) and
+    removed when it fails, so a reader, a crash or a second writer sees the old file or
+    a whole new one, never half of one. Each writer has its own temporary name."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    encoding = "utf-8" if mode == "w" else None
+    try:
+        with tmp.open(mode.replace("w", "x"), encoding=encoding) as f:
+            yield f
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> Path:
+    """Write ``text`` to ``path`` through :func:`atomic_writer`."""
+    with atomic_writer(path, durable=durable) as f:
+        f.write(text)
     return path

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from assay._util.db import database_url, open_engine
 from assay._util.errors import UsageError
+from assay._util.paths import atomic_writer
 from assay.attest import record_line
 from assay.records import SampleRecord
 
@@ -122,11 +123,9 @@ class RunStore:
     def export_jsonl(self, path: Path, records: Iterable[SampleRecord] | None = None) -> None:
         """Write ``samples.jsonl``: one RFC 8785 line per record (the leaves of the
         attestation's Merkle tree)."""
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as f:
+        with atomic_writer(path, "wb") as f:
             for record in records if records is not None else self.records():
                 f.write(record_line(record.as_json()) + b"\n")
-        tmp.replace(path)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay._util.hashing import sha256_file, sha256_json
-from assay._util.paths import cache_dir
+from assay._util.paths import atomic_write_text, cache_dir
 
 MANIFEST_ALGORITHM = "assay-manifest-v1"
 
@@ -49,9 +49,7 @@ def _digest_cached(path: Path) -> str:
         return cache[key]
     digest = sha256_file(path)
     cache[key] = digest
-    tmp = cache_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(cache, indent=0))
-    tmp.replace(cache_file)
+    atomic_write_text(cache_file, json.dumps(cache, indent=0))
     return digest
 
 

@@ -10,11 +10,11 @@ gateway's adapters folder only while the job is queued or running.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assay._util.paths import atomic_writer
 from assay.gateway._errors import bad_request
 from assay.gateway.finetuning._protocol import FineTuneExample, FineTuneHyperparameters
 
@@ -49,12 +49,8 @@ class JobData:
             "pad_id": self.pad_id,
             "examples": [[e.input_ids, e.labels] for e in self.examples],
         }
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with atomic_writer(path, durable=True) as f:
             json.dump(payload, f, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
 
     @classmethod
     def read(cls, path: Path) -> JobData:
