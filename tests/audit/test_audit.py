@@ -205,6 +205,21 @@ def test_target_without_logprobs_falls_back_to_black(
     assert report["tier"] == "black" and suite(report, "hazard_knowledge")["method"] == "generate"
 
 
+def test_a_plan_without_a_statistics_block_reports_its_default_design(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # valid under the plan schema; its report used to fail to build after every sample
+    # was scored (the unset design reached the report as null)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "schema_version: 1\nname: bare\ndescription: no statistics block\n"
+        "suites:\n  - {id: hazard_knowledge, limit: 2}\n"
+    )
+    report = audit(tmp_path, target=f"hf:{tiny_model_dir}", plan=str(plan))
+    assert report["plan"]["statistics"]["design"] == "fixed"  # type: ignore[index]
+    assert suite(report, "hazard_knowledge")["n"] == 2
+
+
 def test_different_configuration_in_same_directory_is_refused(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -82,7 +82,11 @@ def build_report(run: AuditRun, store: RunStore, errors: dict[str, int]) -> Repo
             digest=plan.digest,
             suites=[p.spec.id for p in run.planned],
             thresholds={f"{t.suite}:{t.unit}": t.value for t in plan.thresholds},
-            statistics=plan.statistics.model_dump(),
+            # the design in effect, also when the plan leaves it to the default
+            statistics={
+                **plan.statistics.model_dump(exclude_none=True),
+                "design": plan.statistics.design_kind,
+            },
         ),
         decision=decision,
         suites=results,
