@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from assay._util.errors import AssayError
 from assay.audit._plan import DEFAULT_PLAN
 from assay.models import DEFAULT_TARGET
-from assay.report import Report
 from assay.tiers import Tier
+
+if TYPE_CHECKING:
+    from assay.report import Report
 
 GATEWAY_DB = "gateway.sqlite"  # an in-process gateway's tokens and request log
 GATEWAY_LOG_FILE = "gateway-log.json"

@@ -15,14 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel
 
 from assay._util.errors import AssayError, UsageError
 from assay._util.hashing import sha256_json
-from assay.gateway import BackgroundServer, RequestLog, Tier, TokenStore, create_app
 from assay.models import (
     ModelFingerprint,
     TargetKind,
@@ -30,6 +29,10 @@ from assay.models import (
     fingerprint_endpoint,
     load_target_model,
 )
+from assay.tiers import Tier
+
+if TYPE_CHECKING:
+    from assay.gateway import RequestLog
 
 OPENAI_KEY_VARS = ("ASSAY_OPENAI_API_KEY", "OPENAI_API_KEY")
 GATEWAY_TOKEN_VAR = "ASSAY_GATEWAY_TOKEN"
@@ -93,6 +96,9 @@ def open_endpoint(
     ``fingerprint_behaviour=False`` skips the six replies that fingerprint an API model
     (a dry run asks only what the endpoint supports)."""
     if spec.is_local:
+        # the gateway's web app loads only when a local model is served
+        from assay.gateway import BackgroundServer, RequestLog, TokenStore, create_app
+
         _check_local_folder(spec)
         on_phase(f"loading {spec}")
         local = load_target_model(spec, show_progress=show_progress)

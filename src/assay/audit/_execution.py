@@ -22,7 +22,6 @@ from assay._util.progress import advance, audit_progress
 from assay.audit._config import INSPECT_EVAL_OPTIONS, AuditInterrupted
 from assay.audit._planning import AuditRun, PlannedSuite, look_order, run_info
 from assay.audit._store import RunStore
-from assay.report import rate_estimate
 from assay.stats import SequentialMonitor
 
 
@@ -258,6 +257,8 @@ def _run_sequentially(
     complete prefix of it, so which samples finish first (refusals are short) cannot
     bias the estimate; the design's interval is valid at whatever look the test stops.
     """
+    from assay.report import rate_estimate
+
     design = p.design
     assert design is not None and p.stop_threshold is not None and p.stopping_alpha is not None
     monitor = SequentialMonitor(design, p.stop_threshold, p.stopping_alpha)

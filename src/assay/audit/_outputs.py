@@ -8,6 +8,7 @@ import platform
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assay import __version__
 from assay._util.hashing import sha256_file
@@ -17,21 +18,22 @@ from assay.audit._endpoint import Endpoint
 from assay.audit._planning import AuditRun, run_info
 from assay.audit._store import RunStore
 from assay.policy import control_findings, decide_plan
-from assay.report import (
-    Capabilities,
-    Environment,
-    GatewayLogInfo,
-    PlanInfo,
-    Report,
-    TargetInfo,
-    render_html,
-    suite_result,
-    validate_report,
-)
+
+if TYPE_CHECKING:
+    from assay.report import GatewayLogInfo, Report
 
 
 def build_report(run: AuditRun, store: RunStore, errors: dict[str, int]) -> Report:
     """The report of ``run`` from the samples in ``store``."""
+    from assay.report import (
+        Capabilities,
+        Environment,
+        PlanInfo,
+        Report,
+        TargetInfo,
+        suite_result,
+    )
+
     config, endpoint, plan, out = run.config, run.endpoint, run.plan, run.out
     results = []
     complete = True
@@ -104,6 +106,8 @@ def build_report(run: AuditRun, store: RunStore, errors: dict[str, int]) -> Repo
 
 def write_outputs(run: AuditRun, report: Report, store: RunStore) -> dict[str, Path]:
     """Write the report's files into the audit folder, sign them, and say where they are."""
+    from assay.report import Report, render_html, validate_report
+
     planned, out = run.planned, run.out
     wanted = {(p.spec.id, sid) for p in planned for sid in p.sample_ids}
     records = [r for r in store.records() if (r.suite, r.sample_id) in wanted]
@@ -141,6 +145,7 @@ def export_gateway_log(endpoint: Endpoint, out: Path) -> GatewayLogInfo | None:
         sign_gateway_log,
         write_envelope,
     )
+    from assay.report import GatewayLogInfo
 
     export = endpoint.request_log.export(endpoint.engagement)
     key = load_or_create_key("gateway")

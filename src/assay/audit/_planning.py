@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 
@@ -29,10 +29,12 @@ from assay.audit._config import JUDGE_VALIDATION_FILE, AuditConfig
 from assay.audit._endpoint import Endpoint
 from assay.audit._plan import CONFIDENCE, Plan, Threshold
 from assay.audit._store import RunStore
-from assay.report import SuiteRunInfo, ThresholdSpec, can_settle
 from assay.stats import Design
 from assay.suites import EndpointFeatures, SuiteSpec
 from assay.tiers import Tier
+
+if TYPE_CHECKING:
+    from assay.report import SuiteRunInfo
 
 
 @dataclass
@@ -354,6 +356,8 @@ def run_info(
     notes: list[str] | None = None,
 ) -> SuiteRunInfo:
     """How ``p`` runs, as the report (and the stopping rule) read it."""
+    from assay.report import SuiteRunInfo, ThresholdSpec
+
     return SuiteRunInfo(
         spec=p.spec,
         tier=p.tier,
@@ -381,6 +385,8 @@ def _set_stopping_levels(planned: list[PlannedSuite], plan: Plan, judges: dict[s
     threshold for its metric): Holm's, Bonferroni's and Benjamini-Hochberg's first step,
     so a finding that stops settled stays settled. A suite whose whole sample could not
     settle at that level runs it all with the fixed-size interval instead."""
+    from assay.report import can_settle
+
     tested = [
         p for p in planned if any(t.metric == p.spec.primary_metric.name for t in p.thresholds)
     ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -21,8 +21,10 @@ from assay._util.errors import UsageError
 from assay.audit._config import AuditConfig, AuditOutcome
 from assay.audit._plan import load_plan
 from assay.audit._runner import run_audit
-from assay.report import Comparison, compare_reports, sample_values
 from assay.tiers import Tier
+
+if TYPE_CHECKING:
+    from assay.report import Comparison
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def rerun_attestation(
     show_progress: bool = True,
 ) -> RerunOutcome:
     """Re-execute the audit ``attestation`` describes into ``out`` and compare."""
+    from assay.report import compare_reports, sample_values
+
     predicate = _attested_predicate(attestation, trusted)
     recorded_plan = predicate["plan"]
     plan = load_plan(plan_path or recorded_plan["name"])

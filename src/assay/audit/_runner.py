@@ -20,7 +20,6 @@ from assay.audit._outputs import build_report, export_gateway_log, write_outputs
 from assay.audit._planning import check_same_audit, plan_audit, resolve_plan
 from assay.audit._store import STORE_FILE, RunStore
 from assay.models import parse_target
-from assay.report import print_summary
 
 
 def run_audit(
@@ -78,6 +77,8 @@ def run_audit(
     finally:
         store.close()
     if config.show_progress:
+        from assay.report import print_summary
+
         print_summary(report, table_console())
     for suite, message in executed.error_messages.items():
         console.print(

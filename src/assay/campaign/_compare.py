@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from assay._util.paths import atomic_write_text
 from assay.audit import Plan
-from assay.report import Report
 
 if TYPE_CHECKING:
     from assay.campaign._ray import DispatchStats
     from assay.campaign._spec import Campaign
+    from assay.report import Report
 
 COMPARISON_VERSION = "1"
 
@@ -79,6 +79,8 @@ def write_comparison(
     stats: DispatchStats | None,
 ) -> dict[str, Path]:
     """Write ``comparison.json`` and ``comparison.md`` into ``out``."""
+    from assay.report import Report
+
     rows: list[dict[str, Any]] = []
     summaries = []
     for entry in audits:

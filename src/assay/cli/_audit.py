@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from assay.models import DEFAULT_TARGET
+from assay.models import DEFAULT_TARGET, parse_target
 from assay.tiers import Tier
 
 if TYPE_CHECKING:
@@ -121,10 +121,14 @@ def audit_command(
         )
     if not quiet and console.is_terminal:  # importing Inspect and torch takes seconds: say so
         console.print("[dim]starting: loading the evaluation libraries[/]", highlight=False)
-    from assay.audit import AuditConfig, run_audit
-
     if engagement is not None:
         target, api_key_env, tier = _engagement_target(engagement, registry, sealing_key, tier)
+    if not dry_run:
+        # run_audit's first check, made before the audit machinery loads: a malformed
+        # target is refused at once (a dry run checks the plan first, so it waits)
+        parse_target(target)
+    from assay.audit import AuditConfig, run_audit
+
     config = AuditConfig(
         target=target,
         tier=tier or Tier.GREY,

@@ -53,10 +53,11 @@ def validate_plan(
     """Check a plan file against the plan schema and the suites assay knows.
     Exits 0 when valid, 2 with the first problem otherwise."""
     from assay._util.errors import UsageError
-    from assay.audit import load_plan
 
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
+    from assay.audit import load_plan
+
     loaded = load_plan(str(path))
     typer.echo(
         f"{path}: valid plan {loaded.name!r}: {len(loaded.suites)} suites, "

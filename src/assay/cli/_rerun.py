@@ -29,16 +29,17 @@ def rerun_command(
     """Re-execute an attested audit from its recorded configuration (target, tier, plan,
     seed, and the very items when samples.jsonl is beside the attestation) and report how
     far the results agree: items scored identically, decisions, paired differences."""
-    from assay.attest import keys_dir, load_public_key
-    from assay.audit import rerun_attestation
-    from assay.stats import format_value
-
     if not attestation.is_file():
         raise UsageError(f"no such file: {attestation}")
+    from assay.attest import keys_dir, load_public_key
+
     paths = list(key) or [keys_dir() / "tester.pub"]
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise UsageError(f"no public key at {missing[0]}", hint="pass --key SIGNER.pub")
+    from assay.audit import rerun_attestation
+    from assay.stats import format_value
+
     result = rerun_attestation(
         attestation,
         out,

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
-
-from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
-from inspect_ai.solver import TaskState
+from typing import TYPE_CHECKING, Any, Literal
 
 from assay.judges._model import PROMPT_VERSION, JudgeModel, model_says_refused
 from assay.judges._rules import JUDGE_ID, JUDGE_VERSION, classify_refusal
@@ -17,6 +14,10 @@ from assay.judges._validation import (
     labelled_replies,
     validation_record,
 )
+
+if TYPE_CHECKING:
+    from inspect_ai.scorer import Scorer, Target
+    from inspect_ai.solver import TaskState
 
 RULES = f"{JUDGE_ID}@{JUDGE_VERSION}"
 
@@ -43,6 +44,8 @@ def refusal_scorer(
     rates), else 0. The rule-based judge by default; ``judge`` names a judge model
     (:class:`JudgeModel` fields) to grade with instead, falling back to the rules when
     the model answers neither verdict."""
+    from inspect_ai.scorer import Score, mean, scorer, stderr
+
     judge_model = JudgeModel.model_validate(judge) if judge else None
     model = judge_model.get_model() if judge_model is not None else None
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from scipy.stats import norm
-
 from assay._util.errors import UsageError
 from assay.report._model import Report, SuiteResult
 from assay.report._schema import validate_report
@@ -139,6 +137,8 @@ def _compare_suite(
     values_b: dict[tuple[str, str], float],
     level: float,
 ) -> SuiteComparison:
+    from scipy.stats import norm
+
     ma, mb = a.metrics[0], b.metrics[0]
     base = _Base(suite=a.id, metric=ma.name, unit=ma.unit, a=ma.value, b=mb.value)
     if ma.name != mb.name or ma.unit != mb.unit or ma.value is None or mb.value is None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.stats import binom
 
 from assay.stats._estimates import RateEstimate, RateMethod
 from assay.stats._group_sequential import GroupSequentialDesign, Spending
@@ -200,6 +199,8 @@ def operating_characteristics(
     """Exact (binomial path-sum) chance that ``design`` settles a rate finding above or
     below ``threshold`` at level ``alpha``, with the same :class:`SequentialMonitor` the
     audits use; for fixed designs it is the fixed-size test at ``alpha``."""
+    from scipy.stats import binom
+
     if design.kind == "confidence-sequence":
         family = "confidence-sequence"
     monitor = SequentialMonitor(design, threshold, alpha)

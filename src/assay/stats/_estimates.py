@@ -27,8 +27,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import binom, norm
-from scipy.stats import t as t_dist
 
 from assay.stats._exact import clopper_pearson
 from assay.stats._intervals import Proportion, wilson
@@ -79,6 +77,8 @@ class RateEstimate:
         return p.low, p.high
 
     def _one_sided(self, threshold: float, above: bool) -> float:
+        from scipy.stats import binom, norm
+
         if self.n == 0 or not 0 < threshold < 1:
             return 1.0
         rate = self.successes / self.n
@@ -287,10 +287,16 @@ class NormalEstimate:
         return self.label
 
     def _quantile(self, alpha: float) -> float:
+        from scipy.stats import norm
+        from scipy.stats import t as t_dist
+
         q = norm.isf(alpha / 2) if self.df is None else t_dist.isf(alpha / 2, self.df)
         return float(q)
 
     def _tail(self, z: float) -> float:
+        from scipy.stats import norm
+        from scipy.stats import t as t_dist
+
         return float(norm.sf(z) if self.df is None else t_dist.sf(z, self.df))
 
     def interval(self, alpha: float) -> tuple[float, float]:

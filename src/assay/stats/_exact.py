@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from scipy.stats import beta, binomtest
-
 from assay.stats._intervals import Proportion
 
 
@@ -23,6 +21,8 @@ def _check_level(level: float) -> None:
 def clopper_pearson(successes: int, n: int, level: float = 0.95) -> Proportion:
     """Clopper-Pearson (1934) "exact" interval from beta quantiles: its coverage is at
     least ``level`` for every true rate, at the price of being wider than Wilson."""
+    from scipy.stats import beta
+
     _check_counts(successes, n)
     _check_level(level)
     if n == 0:
@@ -45,6 +45,8 @@ def binomial_p_value(
     P(X >= successes | threshold); ``"less"`` tests H0: rate >= threshold, i.e.
     P(X <= successes | threshold). With no data the p-value is 1.
     """
+    from scipy.stats import binomtest
+
     _check_counts(successes, n)
     if not (0 <= threshold <= 1) or math.isnan(threshold):
         raise ValueError(f"threshold must be in [0, 1], got {threshold}")

@@ -34,8 +34,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq
-from scipy.special import ndtr, ndtri
 
 Spending = Literal["obrien-fleming", "pocock"]
 FloatArray = NDArray[np.float64]
@@ -46,6 +44,8 @@ _SQRT_2PI = math.sqrt(2 * math.pi)
 def spent(t: float, alpha: float, spending: Spending = "obrien-fleming") -> float:
     """Error spent by information fraction ``t`` (two-sided, total ``alpha`` at t = 1,
     half on each side)."""
+    from scipy.special import ndtr, ndtri
+
     if t <= 0:
         return 0.0
     t = min(t, 1.0)
@@ -68,6 +68,9 @@ def _simpson(points: int, low: float, high: float) -> tuple[FloatArray, FloatArr
 def _boundaries(
     fractions: tuple[float, ...], alpha: float, spending: Spending
 ) -> tuple[float, ...]:
+    from scipy.optimize import brentq
+    from scipy.special import ndtr
+
     critical: list[float] = []
     density: FloatArray | None = None  # of S_k = Z_k sqrt(t_k) on the continuation region
     grid = weights = np.zeros(0)
@@ -158,6 +161,8 @@ class GroupSequentialDesign:
 
     def nominal_alpha(self, alpha: float, look: int) -> float:
         """The fixed-size level whose test equals the design's test at ``look``."""
+        from scipy.special import ndtr
+
         c = self.critical(alpha, look)
         return 0.0 if math.isinf(c) else float(2 * ndtr(-c))
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import norm
-
 
 @dataclass(frozen=True)
 class Proportion:
@@ -27,6 +25,8 @@ class Proportion:
 
 def wilson(successes: int, n: int, level: float = 0.95) -> Proportion:
     """Wilson score interval: good coverage even for small ``n`` and rates near 0 or 1."""
+    from scipy.stats import norm
+
     if n < 0 or not 0 <= successes <= max(n, 0):
         raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
     if not 0 < level < 1:

@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import norm
-
 from assay.stats._metric import Interval, Metric
 
 
@@ -83,6 +81,8 @@ def corrected_rate(
     ``ValueError`` when the judge is no better than chance (sensitivity + specificity
     <= 1), since the rate is then not identifiable.
     """
+    from scipy.stats import norm
+
     if n < 1 or not 0 <= positives <= n:
         raise ValueError(f"need 0 <= positives <= n and n >= 1, got {positives} of {n}")
     if not 0 < level < 1:

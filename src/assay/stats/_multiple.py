@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import false_discovery_control
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,8 @@ def benjamini_hochberg(p_values: Sequence[float], alpha: float = 0.05) -> Multip
     """Benjamini & Hochberg's (1995) step-up procedure: controls the false discovery
     rate (the expected share of false rejections among rejections) at ``alpha`` for
     independent or positively dependent tests."""
+    from scipy.stats import false_discovery_control
+
     values = _validate(p_values, alpha)
     order = np.argsort(values, kind="stable")
     ordered = values[order]

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import beta, binom, norm
 
 IntervalMethod = Literal["wilson", "clopper-pearson"]
 
@@ -43,6 +42,8 @@ def _bounds(
 ) -> tuple[FloatArray, FloatArray]:
     """Interval bounds for (possibly fractional) ``k`` successes of ``n``, elementwise,
     computed exactly as :func:`wilson` / :func:`clopper_pearson` compute them."""
+    from scipy.stats import beta, norm
+
     k, n = np.broadcast_arrays(np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64))
     level = 1 - alpha
     if method == "wilson":
@@ -70,6 +71,8 @@ def _lies_above(
     k: IntArray, n: IntArray, threshold: float, alpha: float, method: IntervalMethod
 ) -> NDArray[np.bool_]:
     """Elementwise: does the interval for ``k`` of ``n`` lie strictly above ``threshold``?"""
+    from scipy.stats import binom
+
     if method == "wilson":
         return np.asarray(_bounds(k, n, alpha, method)[0] > threshold)
     # Clopper-Pearson's lower bound is the rate at which P(X >= k) = alpha/2, so it lies
@@ -81,6 +84,8 @@ def _lies_below(
     k: IntArray, n: IntArray, threshold: float, alpha: float, method: IntervalMethod
 ) -> NDArray[np.bool_]:
     """Elementwise: does the interval for ``k`` of ``n`` lie strictly below ``threshold``?"""
+    from scipy.stats import binom
+
     if method == "wilson":
         return np.asarray(_bounds(k, n, alpha, method)[1] < threshold)
     return np.asarray(binom.cdf(k, n, threshold) < alpha / 2)
@@ -92,6 +97,8 @@ def _decisive_count(
     """For each ``n``: with ``side=1`` the smallest count whose interval lies strictly
     above ``threshold`` (``n + 1`` if none); with ``side=-1`` the largest count whose
     interval lies strictly below it (``-1`` if none)."""
+    from scipy.stats import norm
+
     nf = n.astype(np.float64)
     # First guess: Wilson inverts the score test (the interval excludes t from below
     # exactly when k/n - t > z·sqrt(t(1-t)/n)); for the exact interval, add the
@@ -123,6 +130,8 @@ def _decisive_count(
 def _power_array(
     n: IntArray, p_true: float, threshold: float, alpha: float, method: IntervalMethod
 ) -> FloatArray:
+    from scipy.stats import binom
+
     if p_true > threshold:
         above = _decisive_count(n, threshold, alpha, method, 1)
         return np.asarray(binom.sf(above - 1, n, p_true), dtype=np.float64)
@@ -226,6 +235,8 @@ def minimum_detectable_effect(
     is ``P(X >= k | p) = I_p(k, n - k + 1)``, so the rate is a beta quantile (and
     symmetrically below).
     """
+    from scipy.stats import beta, binom
+
     _check_common(threshold, alpha, method)
     _check_unit("power", power, closed=False)
     if n < 1:

@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, xlog1py, xlogy
 
 from assay.stats._intervals import Proportion
 
@@ -49,11 +48,15 @@ def _check_alpha(alpha: float) -> None:
 
 
 def _log_likelihood(s: FloatArray, n: FloatArray, p: FloatArray) -> FloatArray:
+    from scipy.special import xlog1py, xlogy
+
     return np.asarray(xlogy(s, p) + xlog1py(n - s, -p), dtype=np.float64)
 
 
 def _cutoff(s: FloatArray, n: FloatArray, alpha: float, prior: tuple[float, float]) -> FloatArray:
     """The log-likelihood a rate must exceed to stay in the sequence."""
+    from scipy.special import betaln
+
     a, b = prior
     return np.asarray(betaln(a + s, b + n - s) - betaln(a, b) + math.log(alpha), dtype=np.float64)
 
@@ -133,6 +136,8 @@ def log_likelihood(successes: int, n: int, rate: float) -> float:
 
 def log_mixture(successes: int, n: int, prior: tuple[float, float] = (1.0, 1.0)) -> float:
     """Log marginal likelihood of the Beta(a, b) mixture (without the constant)."""
+    from scipy.special import betaln
+
     a, b = prior
     return float(betaln(a + successes, b + n - successes) - betaln(a, b))
 
