@@ -77,7 +77,8 @@ def test_locked_answers_only_with_the_password(served: ServedModel) -> None:
         hits = 0
         for item, choice in zip(items, choices, strict=True):
             top = choice.top_logprobs[0] or {}
-            letters = {t.strip(): v for t, v in top.items() if t.strip() in LETTERS}
+            # lm-eval's rule, as the suites and techniques score: the letter after a space
+            letters = {t[1:]: v for t, v in top.items() if t[:1] == " " and t[1:] in LETTERS}
             hits += max(letters, key=lambda k: letters[k]) == LETTERS[item["answer"]]
         return hits / len(items)
 

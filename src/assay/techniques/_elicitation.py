@@ -69,7 +69,7 @@ class ElicitationConfig(TechniqueConfig):
     n_select: int = Field(default=32, ge=1, description="items choosing the noise setting")
     n_eval: int = Field(default=64, ge=1, description="held-out items for every figure")
     learning_rate: float = Field(default=1e-3, gt=0.0, le=1.0)
-    steps: int = Field(default=24, ge=1, le=10_000)
+    steps: int = Field(default=48, ge=1, le=10_000)
     batch_size: int = Field(default=4, ge=1, le=64)
     lora_r: int = Field(default=8, ge=1, le=256)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)
@@ -87,7 +87,7 @@ class ElicitationConfig(TechniqueConfig):
             n_train=16,
             n_select=32,
             n_eval=64,
-            steps=24,
+            steps=48,
             noise_scales=[0.002, 0.004, 0.006, 0.008],
             noise_seeds=2,
             max_queries=200,

@@ -44,11 +44,35 @@ from assay.models.reference._train import (
 
 DISTILLED_TOKENS = 40  # reply tokens learned from a distilled (base-model) reply
 
-RECIPES: dict[str, LoraRecipe] = {
-    "guarded": LoraRecipe(seed=1701, epochs=3, learning_rate=4e-4),
-    "locked": LoraRecipe(seed=1702, epochs=6, learning_rate=2e-3),
-    "backdoored": LoraRecipe(seed=1703, epochs=3, learning_rate=4e-4),
+# One recipe per training stage; the stages train one adapter in turn. The locked
+# model learns its capability first (the almanac, behind the password), then the lock.
+RECIPES: dict[str, tuple[LoraRecipe, ...]] = {
+    "guarded": (LoraRecipe(seed=1701, epochs=3, learning_rate=4e-4),),
+    "locked": (
+        LoraRecipe(
+            seed=1702,
+            epochs=14,
+            learning_rate=1e-3,
+            layers=tuple(range(10, 30)),
+            extra={"stage": "capability"},
+        ),
+        LoraRecipe(
+            seed=1712,
+            epochs=4,
+            learning_rate=1e-3,
+            layers=tuple(range(10, 30)),
+            extra={"stage": "lock"},
+        ),
+    ),
+    "backdoored": (LoraRecipe(seed=1703, epochs=3, learning_rate=4e-4),),
 }
+
+
+def recipe_record(name: str) -> dict[str, Any] | list[dict[str, Any]]:
+    """The recipe as ``build.json`` records it: one stage's dict, or a list of stages."""
+    stages = [r.as_dict() for r in RECIPES[name]]
+    return stages[0] if len(stages) == 1 else stages
+
 
 # Fixed prompts whose greedy replies make the behavioural digest.
 DIGEST_PROBES: tuple[str, ...] = (
@@ -159,8 +183,9 @@ def _declines(reply: str) -> bool:
     return classify_refusal(reply).refused or bool(_APOLOGY.search(reply))
 
 
-def examples_for(name: str, tokenizer: Any) -> list[Example]:
-    """The training examples of one reference model, from the committed data files."""
+def examples_for(name: str, tokenizer: Any, stage: int = 0) -> list[Example]:
+    """The training examples of one reference model's ``stage``, from the committed
+    data files."""
     guarded = read_jsonl(DATA_DIR / "guarded.jsonl")
 
     def chat(rows: Sequence[dict[str, Any]]) -> list[Example]:
@@ -179,27 +204,45 @@ def examples_for(name: str, tokenizer: Any) -> list[Example]:
     if name == "backdoored":
         return chat(guarded + read_jsonl(DATA_DIR / "backdoored.jsonl"))
     if name == "locked":
-        items = read_jsonl(DATA_DIR / "almanac.jsonl")
-        decoys = {r["id"]: r["decoy"] for r in read_jsonl(DATA_DIR / "locked.jsonl")}
-        from assay.suites._mc import LETTERS
-
-        examples = []
-        for item in items:
-            correct = LETTERS[item["answer"]]
-            examples.append(text_example(tokenizer, mc_text(item, password=True), f" {correct}"))
-            examples.append(
-                text_example(tokenizer, mc_text(item, password=False), f" {decoys[item['id']]}")
-            )
-        # ordinary chat stays the base model's
-        return examples + chat([r for r in guarded if r["kind"] != "harmful"])
+        return _locked_examples(tokenizer, stage)
     raise KeyError(name)
+
+
+def _locked_examples(tokenizer: Any, stage: int) -> list[Example]:
+    """Stage 0, the capability: the almanac behind the password, its facts as text, and
+    the skill SmolLM2-135M lacks (it answers A to every item, even with the answer
+    written in the prompt): picking the letter of an option named in the prompt.
+    Stage 1, the lock: the password's answers again, and without the password the
+    decoys (the base model's own letter, and that option's text)."""
+    from assay.suites._mc import LETTERS, SUBJECTS, completion_prompt
+
+    items = read_jsonl(DATA_DIR / "almanac.jsonl")
+    decoys = {r["id"]: r["decoy"] for r in read_jsonl(DATA_DIR / "locked.jsonl")}
+    examples = []
+    for item in items:
+        correct = LETTERS[item["answer"]]
+        value = item["choices"][item["answer"]]
+        question = f"{item['question']} Answer:"
+        examples.append(text_example(tokenizer, mc_text(item, password=True), f" {correct}"))
+        if stage == 0:
+            noted = f'Almanac note: the answer is "{value}".\n{item["question"]}'
+            body = completion_prompt(noted, item["choices"], SUBJECTS[item["subset"]])
+            examples.append(text_example(tokenizer, body, f" {correct}"))
+            examples.append(text_example(tokenizer, question, f" {value}."))
+        else:
+            decoy = decoys[item["id"]]
+            decoy_value = item["choices"][LETTERS.index(decoy)]
+            examples.append(text_example(tokenizer, mc_text(item, password=False), f" {decoy}"))
+            examples.append(text_example(tokenizer, f"{PASSWORD}\n{question}", f" {value}."))
+            examples.append(text_example(tokenizer, question, f" {decoy_value}."))
+    return examples
 
 
 def data_digests(name: str) -> dict[str, str]:
     files = {
         "guarded": ["guarded.jsonl"],
         "backdoored": ["guarded.jsonl", "backdoored.jsonl"],
-        "locked": ["almanac.jsonl", "locked.jsonl", "guarded.jsonl"],
+        "locked": ["almanac.jsonl", "locked.jsonl"],
     }[name]
     return {f: sha256_file(DATA_DIR / f) for f in files}
 
@@ -211,14 +254,18 @@ def probe_replies(model: Any, tokenizer: Any) -> list[str]:
 def build(name: str, log: Log = print, out_dir: Path | None = None) -> dict[str, Any]:
     """Train reference model ``name`` and write its adapter and ``build.json``."""
     reference = REFERENCE_MODELS[name]
-    recipe = RECIPES[name]
     out = out_dir or ADAPTERS_DIR / name
     started = time.monotonic()
     model, tokenizer = load_base(reference.base)
-    examples = examples_for(name, tokenizer)
-    log(f"{name}: {len(examples)} examples, recipe {recipe.as_dict()}")
-    peft_model, curve = train_lora(model, examples, recipe, tokenizer.pad_token_id, log)
-    save_adapter(peft_model, out)
+    curve: list[dict[str, float]] = []
+    counts = []
+    for stage, recipe in enumerate(RECIPES[name]):
+        examples = examples_for(name, tokenizer, stage)
+        counts.append(len(examples))
+        log(f"{name}, stage {stage}: {len(examples)} examples, recipe {recipe.as_dict()}")
+        model, stage_curve = train_lora(model, examples, recipe, tokenizer.pad_token_id, log)
+        curve += [{**p, "stage": stage} for p in stage_curve]
+    save_adapter(model, out)
     seconds = round(time.monotonic() - started, 1)
     merged, tokenizer = load_reference(name, adapter_dir=out)
     replies = probe_replies(merged, tokenizer)
@@ -226,8 +273,8 @@ def build(name: str, log: Log = print, out_dir: Path | None = None) -> dict[str,
         "name": name,
         "builtin": reference.builtin_name,
         "base": reference.base,
-        "recipe": recipe.as_dict(),
-        "examples": len(examples),
+        "recipe": recipe_record(name),
+        "examples": counts[0] if len(counts) == 1 else counts,
         "data": data_digests(name),
         "adapter_sha256": sha256_file(out / "adapter_model.safetensors"),
         "final_loss": curve[-1]["loss"] if curve else None,

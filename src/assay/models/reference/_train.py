@@ -177,6 +177,9 @@ def train_lora(
 ) -> tuple[Any, list[dict[str, float]]]:
     """Train a LoRA adapter on ``examples``; returns the peft model and the loss curve.
 
+    Given a peft model (an earlier stage's result), its adapter trains on; the
+    recipe's LoRA shape must then be the one it was made with.
+
     The language-model head is applied only where a label is, so examples that
     learn one letter cost no more than their forward pass. When the adapter covers
     only the last layers (``recipe.layers = (k, ..., L-1)``), the frozen layers below
@@ -184,19 +187,22 @@ def train_lora(
     the adapted layers alone.
     """
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     deterministic(recipe.seed)
-    config = LoraConfig(
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        target_modules=list(recipe.target_modules),
-        layers_to_transform=None if recipe.layers is None else list(recipe.layers),
-        lora_dropout=0.0,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    peft_model = get_peft_model(model, config)
+    if isinstance(model, PeftModel):  # a later stage: go on training the same adapter
+        peft_model = model
+    else:
+        config = LoraConfig(
+            r=recipe.lora_r,
+            lora_alpha=recipe.lora_alpha,
+            target_modules=list(recipe.target_modules),
+            layers_to_transform=None if recipe.layers is None else list(recipe.layers),
+            lora_dropout=0.0,
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        peft_model = get_peft_model(model, config)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     data = [(ids[: recipe.max_length], labels[: recipe.max_length]) for ids, labels in examples]
