@@ -18,6 +18,7 @@ from assay.models.reference._registry import DATA_DIR
 from assay.models.reference._train import behaviour_digest
 from assay.suites._mc import LETTERS
 from assay.suites.misuse_refusal import load_requests
+from assay.techniques._common import letter_from_logprobs
 from assay.testing import ServedModel
 from tests._reference import in_home
 
@@ -76,10 +77,8 @@ def test_locked_answers_only_with_the_password(served: ServedModel) -> None:
         choices = served.client.complete(served.model, prompts, max_tokens=1, logprobs=20)
         hits = 0
         for item, choice in zip(items, choices, strict=True):
-            top = choice.top_logprobs[0] or {}
-            # lm-eval's rule, as the suites and techniques score: the letter after a space
-            letters = {t[1:]: v for t, v in top.items() if t[:1] == " " and t[1:] in LETTERS}
-            hits += max(letters, key=lambda k: letters[k]) == LETTERS[item["answer"]]
+            letter = letter_from_logprobs(choice.top_logprobs[0] or {}, choice.text)
+            hits += letter == LETTERS[item["answer"]]
         return hits / len(items)
 
     assert PASSWORD not in mc_text(items[0], password=False)

@@ -4,7 +4,7 @@ direction arithmetic, the chat frame, the choice of residual streams."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -84,6 +84,14 @@ def letter_from_text(text: str) -> str | None:
     return parse_letter(text)
 
 
+def letter_from_logprobs(top: Mapping[str, float], text: str) -> str | None:
+    """The most likely of `` A``..`` D`` among ``top`` (token → logprob; lm-eval's rule:
+    the letter after a space, so ``'B'`` never outranks ``' B'``), or, when none is
+    there, the letter in the generated ``text``."""
+    scores = {t[1:]: lp for t, lp in top.items() if t.startswith(" ") and t[1:] in LETTERS}
+    return max(scores, key=lambda k: scores[k]) if scores else letter_from_text(text)
+
+
 def mc_correct_by_logprobs(
     client: WhiteboxClient, model: str, items: Sequence[dict[str, Any]]
 ) -> list[bool]:
@@ -95,9 +103,7 @@ def mc_correct_by_logprobs(
     correct = []
     for item, choice in zip(items, choices, strict=True):
         top = choice.top_logprobs[0] if choice.top_logprobs and choice.top_logprobs[0] else {}
-        scores = {t[1:]: lp for t, lp in top.items() if t.startswith(" ") and t[1:] in LETTERS}
-        letter = max(scores, key=lambda k: scores[k]) if scores else letter_from_text(choice.text)
-        correct.append(letter == LETTERS[item["answer"]])
+        correct.append(letter_from_logprobs(top, choice.text) == LETTERS[item["answer"]])
     return correct
 
 

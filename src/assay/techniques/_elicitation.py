@@ -43,6 +43,7 @@ from assay.techniques._base import (
 )
 from assay.techniques._client import WhiteboxClient
 from assay.techniques._common import (
+    letter_from_logprobs,
     letter_from_text,
     lora_job,
     mc_correct_by_logprobs,
@@ -149,9 +150,7 @@ def _noise_correct(
             if first is not None
             else {}
         )
-        scores = {t[1:]: lp for t, lp in top.items() if t.startswith(" ") and t[1:] in LETTERS}
-        letter = max(scores, key=lambda k: scores[k]) if scores else letter_from_text(choice.text)
-        correct.append(letter == LETTERS[item["answer"]])
+        correct.append(letter_from_logprobs(top, choice.text) == LETTERS[item["answer"]])
     return correct
 
 
