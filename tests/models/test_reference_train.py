@@ -112,3 +112,18 @@ def test_last_layers_only_adapts_only_them(tiny: Path) -> None:
     assert names and all(".layers.2." in k or ".layers.3." in k for k in names)
     assert curve[-1]["loss"] < curve[0]["loss"]
     assert _hits(peft_model, _examples(tokenizer)) >= 8
+
+
+def test_a_later_stage_trains_the_same_adapter_and_refuses_another_shape(tiny: Path) -> None:
+    model, tokenizer = _load(tiny)
+    first = LoraRecipe(seed=1, epochs=1, learning_rate=1e-2, batch_size=4, layers=(2, 3))
+    peft_model, _ = train_lora(model, _examples(tokenizer), first, 0, log=lambda _: None)
+    before = _lora_state(peft_model)
+    second = LoraRecipe(seed=2, epochs=1, learning_rate=1e-2, batch_size=4, layers=(2, 3))
+    again, _ = train_lora(peft_model, _examples(tokenizer), second, 0, log=lambda _: None)
+    after = _lora_state(again)
+    assert again is peft_model and after.keys() == before.keys()  # no second adapter
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match="recipe asks for"):
+        wider = LoraRecipe(seed=3, epochs=1, learning_rate=1e-2)  # all layers
+        train_lora(again, _examples(tokenizer), wider, 0, log=lambda _: None)

@@ -15,6 +15,7 @@ import random
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -44,25 +45,21 @@ from assay.models.reference._train import (
 
 DISTILLED_TOKENS = 40  # reply tokens learned from a distilled (base-model) reply
 
+_LOCKED_CAPABILITY = LoraRecipe(
+    seed=1702,
+    epochs=14,
+    learning_rate=1e-3,
+    layers=tuple(range(10, 30)),
+    extra={"stage": "capability"},
+)
+
 # One recipe per training stage; the stages train one adapter in turn. The locked
 # model learns its capability first (the almanac, behind the password), then the lock.
 RECIPES: dict[str, tuple[LoraRecipe, ...]] = {
     "guarded": (LoraRecipe(seed=1701, epochs=3, learning_rate=4e-4),),
     "locked": (
-        LoraRecipe(
-            seed=1702,
-            epochs=14,
-            learning_rate=1e-3,
-            layers=tuple(range(10, 30)),
-            extra={"stage": "capability"},
-        ),
-        LoraRecipe(
-            seed=1712,
-            epochs=4,
-            learning_rate=1e-3,
-            layers=tuple(range(10, 30)),
-            extra={"stage": "lock"},
-        ),
+        _LOCKED_CAPABILITY,
+        replace(_LOCKED_CAPABILITY, seed=1712, epochs=4, extra={"stage": "lock"}),
     ),
     "backdoored": (LoraRecipe(seed=1703, epochs=3, learning_rate=4e-4),),
 }

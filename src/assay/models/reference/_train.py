@@ -190,18 +190,19 @@ def train_lora(
     from peft import LoraConfig, PeftModel, get_peft_model
 
     deterministic(recipe.seed)
+    config = LoraConfig(
+        r=recipe.lora_r,
+        lora_alpha=recipe.lora_alpha,
+        target_modules=list(recipe.target_modules),
+        layers_to_transform=None if recipe.layers is None else list(recipe.layers),
+        lora_dropout=0.0,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     if isinstance(model, PeftModel):  # a later stage: go on training the same adapter
+        _check_same_shape(model.peft_config["default"], config)
         peft_model = model
     else:
-        config = LoraConfig(
-            r=recipe.lora_r,
-            lora_alpha=recipe.lora_alpha,
-            target_modules=list(recipe.target_modules),
-            layers_to_transform=None if recipe.layers is None else list(recipe.layers),
-            lora_dropout=0.0,
-            bias="none",
-            task_type="CAUSAL_LM",
-        )
         peft_model = get_peft_model(model, config)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
@@ -274,6 +275,15 @@ def train_lora(
             log(json.dumps({**point, "of": total}))
     peft_model.eval()
     return peft_model, curve
+
+
+def _check_same_shape(trained: Any, wanted: Any) -> None:
+    """A later stage must not silently keep an adapter of another shape than its recipe."""
+    fields = ("r", "lora_alpha", "target_modules", "layers_to_transform")
+    have = {f: getattr(trained, f) for f in fields}
+    want = {f: getattr(wanted, f) for f in fields}
+    if have != want:
+        raise ValueError(f"the adapter to train on is {have}, but the recipe asks for {want}")
 
 
 def _frozen_prefix(recipe: LoraRecipe, num_layers: int) -> int:
