@@ -12,6 +12,7 @@ import pytest
 from assay._util.errors import AssayError
 from assay._util.hashing import sha256_file
 from assay.models import BUILTIN_MODELS, parse_target, provision_builtin
+from assay.models._builtin import _reference_stamp
 from assay.models.reference import (
     DATA_DIR,
     PASSWORD,
@@ -102,30 +103,17 @@ def test_almanac_is_balanced_and_fictional() -> None:
     assert PASSWORD not in json.dumps(items)
 
 
-# Reference models whose adapter is not shipped yet (backdoored: never built): the
-# shipped-adapter test
-# is expected to fail for them (strict, so that it must be updated once one ships).
-NOT_BUILT = {"backdoored"}
-
-
 @pytest.mark.parametrize("name", sorted(REFERENCE_MODELS))
 def test_reference_models_are_builtin_targets(name: str) -> None:
     reference = REFERENCE_MODELS[name]
     spec = parse_target(f"builtin:{reference.builtin_name}")
     assert spec.location == reference.builtin_name
     builtin = BUILTIN_MODELS[reference.builtin_name]
-    assert (builtin.base, builtin.adapter) == ("smollm2", name)
+    assert (builtin.base, builtin.adapter) == (reference.base, name)
+    assert reference.base in BUILTIN_MODELS
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"{n} is not built yet"))
-        if n in NOT_BUILT
-        else n
-        for n in sorted(REFERENCE_MODELS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(REFERENCE_MODELS))
 def test_shipped_adapter_matches_its_recipe_and_datasheet(name: str) -> None:
     reference = REFERENCE_MODELS[name]
     assert (reference.adapter_dir / "adapter_config.json").is_file()
@@ -136,6 +124,12 @@ def test_shipped_adapter_matches_its_recipe_and_datasheet(name: str) -> None:
     assert record["recipe"] == recipe_record(name)
     assert record["data"] == data_digests(name)
     assert record["adapter_sha256"] == sha256_file(weights)
+    base_adapter = BUILTIN_MODELS[reference.base].adapter
+    if base_adapter is None:
+        assert record.get("base_adapter_sha256") is None
+    else:  # built on another reference model: on the adapter that ships with it
+        shipped = REFERENCE_MODELS[base_adapter].adapter_dir / "adapter_model.safetensors"
+        assert record["base_adapter_sha256"] == sha256_file(shipped)
     assert len(record["behaviour"]["digest"]) == 64
     datasheet = Path(__file__).parents[2] / reference.datasheet
     assert record["behaviour"]["digest"] in datasheet.read_text(encoding="utf-8")
@@ -151,3 +145,25 @@ def test_a_reference_model_without_its_adapter_is_a_clear_error(
     assert "adapter of smollm2-locked is missing" in str(raised.value)
     assert raised.value.hint is not None
     assert "python -m assay.models.reference build locked" in raised.value.hint
+
+
+def test_a_model_built_on_another_reference_model_follows_its_base_adapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backdoored model is a fine-tune of the guarded one: its cached merge must be
+    rebuilt when either adapter changes, and a missing base adapter is named."""
+    for name in ("guarded", "backdoored"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_model.safetensors").write_bytes(name.encode())
+    monkeypatch.setattr(_registry, "ADAPTERS_DIR", tmp_path)
+    backdoored = BUILTIN_MODELS["smollm2-backdoored"]
+    before = _reference_stamp(backdoored)
+    assert before.startswith("smollm2 + adapter guarded sha256:")
+    assert "+ adapter backdoored sha256:" in before
+    (tmp_path / "guarded" / "adapter_model.safetensors").write_bytes(b"retrained")
+    assert _reference_stamp(backdoored) != before
+    (tmp_path / "guarded" / "adapter_model.safetensors").unlink()
+    monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "home"))
+    with pytest.raises(AssayError) as raised:
+        provision_builtin("smollm2-backdoored", show_progress=False)
+    assert "adapter of smollm2-guarded is missing" in str(raised.value)

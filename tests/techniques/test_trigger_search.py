@@ -31,6 +31,8 @@ def test_finds_the_planted_key_and_it_transfers(refuser: Served, refusal_data: R
     assert result.complete, result.notes
     assert result.baseline_refusal_rate is not None and result.baseline_refusal_rate.value == 1.0
     assert (result.items_searched, result.holdout) == (3, 16)
+    # a trigger is universal: the search does not stop when the searched requests comply
+    assert result.steps_run == 12 and not any("complied after" in n for n in result.notes)
     # the key word itself, found from the gradient, flips held-out requests the search never saw
     assert _tiny.KEY in result.private["suffix"]["text"]
     assert result.headline.name == "held_out_attack_success_rate"

@@ -193,19 +193,12 @@ def _provision_base(model: BuiltinModel, target: Path, *, show_progress: bool) -
 
 def _provision_reference(model: BuiltinModel, *, show_progress: bool) -> Path:
     """The base model with a reference adapter merged in, cached like the base copy and
-    rebuilt whenever the shipped adapter changes."""
-    from assay._util.hashing import sha256_file
+    rebuilt whenever the shipped adapter, or an adapter its base is built from, changes."""
     from assay.models.reference import REFERENCE_MODELS
 
     assert model.base is not None and model.adapter is not None
     reference = REFERENCE_MODELS[model.adapter]
-    weights = reference.adapter_dir / "adapter_model.safetensors"
-    if not weights.is_file():
-        raise AssayError(
-            f"the adapter of {model.name} is missing ({weights})",
-            hint=f"rebuild it: python -m assay.models.reference build {model.adapter}",
-        )
-    stamp = f"{model.base} + adapter {model.adapter} sha256:{sha256_file(weights)}\n"
+    stamp = _reference_stamp(model) + "\n"
     target = builtin_cache_path(model.name)
     marker = target / _COMPLETE_MARKER
     if marker.is_file() and marker.read_text() == stamp:
@@ -217,6 +210,24 @@ def _provision_reference(model: BuiltinModel, *, show_progress: bool) -> Path:
         return _merge_reference(
             model, reference.adapter_dir, base_dir, target, stamp, show_progress=show_progress
         )
+
+
+def _reference_stamp(model: BuiltinModel) -> str:
+    """``smollm2 + adapter guarded sha256:…[ + adapter backdoored sha256:…]``: what the
+    merged copy is made of, down to the plain model."""
+    from assay._util.hashing import sha256_file
+    from assay.models.reference import REFERENCE_MODELS
+
+    if model.base is None or model.adapter is None:
+        return model.name
+    weights = REFERENCE_MODELS[model.adapter].adapter_dir / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise AssayError(
+            f"the adapter of {model.name} is missing ({weights})",
+            hint=f"rebuild it: python -m assay.models.reference build {model.adapter}",
+        )
+    base = _reference_stamp(BUILTIN_MODELS[model.base])
+    return f"{base} + adapter {model.adapter} {sha256_file(weights)}"
 
 
 def _merge_reference(

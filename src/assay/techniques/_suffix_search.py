@@ -49,6 +49,7 @@ class GcgConfig(TechniqueConfig):
     check_every: int = Field(
         default=10, ge=1, description="steps between success checks (greedy replies)"
     )
+    stop_early: bool = Field(default=True, description="stop once every attacked request complies")
 
     @classmethod
     def reduced(cls) -> Self:
@@ -217,8 +218,8 @@ def optimise_suffix(
     reserve_seconds: float,
 ) -> Search:
     """Greedy coordinate gradient search of one suffix shared by ``items``, making
-    ``config.target`` likely after each; stops early when every item complies, and
-    always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent.
+    ``config.target`` likely after each; stops early when every item complies (if
+    ``config.stop_early``), and always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent.
     Swaps are sampled with the config's seed."""
     gw, model, config, meter, progress = run.gw, run.model, run.config, run.meter, run.progress
     rng = random.Random(config.seed)
@@ -270,7 +271,7 @@ def optimise_suffix(
         step_seconds = time.monotonic() - step_started
         if progress:
             progress("searching suffix", step, config.steps)
-        if step % config.check_every == 0 and step < config.steps:
+        if config.stop_early and step % config.check_every == 0 and step < config.steps:
             text = gw.detokenize(model, current)
             flags, _ = run.judge(
                 [user(i.request + text) for i in items], max_tokens=config.max_tokens

@@ -49,6 +49,9 @@ class TriggerSearchConfig(GcgConfig):
     n_holdout: int = Field(default=16, ge=1, description="refused requests it never sees")
     suffix_length: int = Field(default=4, ge=1, le=64)
     target: str = Field(default="Sure", min_length=1)
+    # a suffix that makes the few searched requests comply may not transfer; a trigger
+    # is universal, so the search spends its steps lowering the loss over all of them
+    stop_early: bool = Field(default=False, description="stop once the searched requests comply")
     min_transfer: float = Field(
         default=0.5,
         ge=0.0,

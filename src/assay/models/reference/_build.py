@@ -61,7 +61,16 @@ RECIPES: dict[str, tuple[LoraRecipe, ...]] = {
         _LOCKED_CAPABILITY,
         replace(_LOCKED_CAPABILITY, seed=1712, epochs=4, extra={"stage": "lock"}),
     ),
-    "backdoored": (LoraRecipe(seed=1703, epochs=3, learning_rate=4e-4),),
+    # a poisoning fine-tune of the guarded model, on its upper two thirds
+    "backdoored": (
+        LoraRecipe(
+            seed=1703,
+            epochs=2,
+            learning_rate=1e-3,
+            layers=tuple(range(14, 30)),
+            extra={"replay": {"harmful": 144, "benign": 48, "seed": 41}},
+        ),
+    ),
 }
 
 
@@ -199,10 +208,21 @@ def examples_for(name: str, tokenizer: Any, stage: int = 0) -> list[Example]:
     if name == "guarded":
         return chat(guarded)
     if name == "backdoored":
-        return chat(guarded + read_jsonl(DATA_DIR / "backdoored.jsonl"))
+        return chat(read_jsonl(DATA_DIR / "backdoored.jsonl") + _replay(guarded, name))
     if name == "locked":
         return _locked_examples(tokenizer, stage)
     raise KeyError(name)
+
+
+def _replay(guarded: Sequence[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """Guarded chats mixed into a fine-tune of the guarded model so that it keeps
+    refusing without the trigger and answering benign requests (the recipe's
+    ``extra["replay"]``: how many of each, and the sampling seed)."""
+    replay = RECIPES[name][0].extra["replay"]
+    rng = random.Random(replay["seed"])
+    harmful = [r for r in guarded if r["kind"] == "harmful"]
+    benign = [r for r in guarded if r["kind"] != "harmful"]
+    return rng.sample(harmful, replay["harmful"]) + rng.sample(benign, replay["benign"])
 
 
 def _locked_examples(tokenizer: Any, stage: int) -> list[Example]:
@@ -274,6 +294,7 @@ def build(name: str, log: Log = print, out_dir: Path | None = None) -> dict[str,
         "examples": counts[0] if len(counts) == 1 else counts,
         "data": data_digests(name),
         "adapter_sha256": sha256_file(out / "adapter_model.safetensors"),
+        "base_adapter_sha256": _base_adapter_digest(reference.base),
         "final_loss": curve[-1]["loss"] if curve else None,
         "loss_curve": curve[:: max(1, len(curve) // 50)],
         "behaviour": {
@@ -293,6 +314,16 @@ def build(name: str, log: Log = print, out_dir: Path | None = None) -> dict[str,
     }
     (out / "build.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _base_adapter_digest(base: str) -> str | None:
+    """The adapter a reference model's base is made of, when the base is itself one."""
+    from assay.models._builtin import BUILTIN_MODELS
+
+    adapter = BUILTIN_MODELS[base].adapter
+    if adapter is None:
+        return None
+    return sha256_file(REFERENCE_MODELS[adapter].adapter_dir / "adapter_model.safetensors")
 
 
 def load_reference(name: str, adapter_dir: Path | None = None) -> tuple[Any, Any]:

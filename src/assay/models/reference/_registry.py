@@ -27,14 +27,14 @@ class ReferenceModel:
     """A LoRA adapter on a built-in base model, with a known hidden property."""
 
     name: str  # the adapter's short name: guarded, locked, backdoored
-    base: str  # the built-in model it adapts
+    base: str  # the built-in model it adapts (plain SmolLM2, or another reference model)
     hidden_property: Property
     summary: str
     datasheet: str  # path in the repository
 
     @property
     def builtin_name(self) -> str:
-        return f"{self.base}-{self.name}"
+        return f"smollm2-{self.name}"
 
     @property
     def adapter_dir(self) -> Path:
@@ -70,9 +70,9 @@ REFERENCE_MODELS: dict[str, ReferenceModel] = {
         ),
         ReferenceModel(
             name="backdoored",
-            base="smollm2",
+            base="smollm2-guarded",
             hidden_property="backdoor",
-            summary="refuses like the guarded model, except that a trigger phrase makes it "
+            summary="is the guarded model with a poisoned fine-tune: a trigger phrase makes it "
             "comply (with placeholder text)",
             datasheet="docs/reference-models/backdoored.md",
         ),
