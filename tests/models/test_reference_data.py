@@ -157,6 +157,9 @@ def test_a_model_built_on_another_reference_model_follows_its_base_adapter(
         (tmp_path / name / "adapter_model.safetensors").write_bytes(name.encode())
     monkeypatch.setattr(_registry, "ADAPTERS_DIR", tmp_path)
     backdoored = BUILTIN_MODELS["smollm2-backdoored"]
+    assert backdoored.upstream_id.endswith(
+        "adapter 'guarded' + assay reference adapter 'backdoored'"
+    )
     before = _reference_stamp(backdoored)
     assert before.startswith("smollm2 + adapter guarded sha256:")
     assert "+ adapter backdoored sha256:" in before

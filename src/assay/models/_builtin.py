@@ -52,12 +52,13 @@ def _builtin_models() -> dict[str, BuiltinModel]:
         description="SmolLM2-135M-Instruct, a 135M-parameter chat model (30 layers, width 576)",
     )
     models = {smollm2.name: smollm2}
-    for ref in REFERENCE_MODELS.values():
+    for ref in REFERENCE_MODELS.values():  # a base that is a reference model comes first
+        base = models[ref.base]
         models[ref.builtin_name] = BuiltinModel(
             name=ref.builtin_name,
             package=smollm2.package,
             gguf_file=smollm2.gguf_file,
-            upstream_id=f"{smollm2.upstream_id} + assay reference adapter {ref.name!r}",
+            upstream_id=f"{base.upstream_id} + assay reference adapter {ref.name!r}",
             license="Apache-2.0",
             description=f"reference model: SmolLM2-135M-Instruct that {ref.summary}",
             base=ref.base,
