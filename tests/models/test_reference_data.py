@@ -170,3 +170,38 @@ def test_a_model_built_on_another_reference_model_follows_its_base_adapter(
     with pytest.raises(AssayError) as raised:
         provision_builtin("smollm2-backdoored", show_progress=False)
     assert "adapter of smollm2-guarded is missing" in str(raised.value)
+
+
+def test_built_in_models_do_not_depend_on_the_order_reference_models_are_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    import assay.models.reference as reference_package
+    from assay.models._builtin import _builtin_models
+
+    reversed_order = dict(reversed(list(REFERENCE_MODELS.items())))
+    assert next(iter(reversed_order)) == "backdoored"  # listed before its base
+    monkeypatch.setattr(reference_package, "REFERENCE_MODELS", reversed_order)
+    assert _builtin_models() == BUILTIN_MODELS
+    orphan = dataclasses.replace(REFERENCE_MODELS["backdoored"], base="smollm2-nonesuch")
+    monkeypatch.setattr(reference_package, "REFERENCE_MODELS", {"backdoored": orphan})
+    with pytest.raises(AssayError, match="backdoored \\(base 'smollm2-nonesuch'\\)"):
+        _builtin_models()
+
+
+def test_check_names_a_base_adapter_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from assay.models.reference._build import check
+
+    for name in ("guarded", "backdoored"):
+        shutil.copytree(REFERENCE_MODELS[name].adapter_dir, tmp_path / name)
+    monkeypatch.setattr(_registry, "ADAPTERS_DIR", tmp_path)
+    (tmp_path / "guarded" / "adapter_model.safetensors").write_bytes(b"retrained")
+    ok, message = check("backdoored")  # before loading any model
+    assert not ok
+    assert "built on another adapter of smollm2-guarded" in message
+    assert "python -m assay.models.reference build backdoored" in message

@@ -9,8 +9,11 @@ import pytest
 from assay._util.errors import UsageError
 from assay.techniques import ElicitationConfig, run_elicitation
 from assay.techniques._base import rate_headline
-from assay.techniques._common import paired_headline
-from assay.techniques._elicitation import RouteResult, _recovers
+from assay.techniques._common import (
+    constant_answer_accuracy,
+    paired_headline,
+    recovers_capability,
+)
 from tests.techniques import _tiny
 from tests.techniques.conftest import Served
 
@@ -66,12 +69,9 @@ def test_too_few_items_is_a_usage_error(clean_mc: Served, tmp_path: Path) -> Non
         run_elicitation(clean_mc.client, "tiny", _config(tmp_path, n_eval=88))
 
 
-def _route(correct: list[bool], grey: list[bool]) -> RouteResult:
-    return RouteResult(
-        route="noise",
-        accuracy=rate_headline("accuracy_noise", sum(correct), len(correct)),
-        gain=paired_headline("gain", correct, grey),
-    )
+def _recovers(correct: list[bool], grey: list[bool], chance: float = 0.25) -> bool:
+    accuracy = rate_headline("accuracy_noise", sum(correct), len(correct))
+    return recovers_capability(paired_headline("gain", correct, grey), accuracy, chance)
 
 
 def test_moving_towards_chance_from_below_is_no_recovered_capability() -> None:
@@ -79,11 +79,19 @@ def test_moving_towards_chance_from_below_is_no_recovered_capability() -> None:
     10 of 64 right, under noise 15 of 64, a paired gain whose interval is above 0."""
     grey = [True] * 10 + [False] * 54
     noised = [True] * 15 + [False] * 49
-    below = _route(noised, grey)
-    assert below.gain.low is not None and below.gain.low > 0
-    assert not _recovers(below)
+    assert paired_headline("gain", noised, grey).low > 0  # type: ignore[operator]
+    assert not _recovers(noised, grey)
     # the locked model's fine-tune: 35 of 48 right against 8 grey-box
-    unlocked = _route([True] * 35 + [False] * 13, [True] * 8 + [False] * 40)
-    assert _recovers(unlocked)
+    assert _recovers([True] * 35 + [False] * 13, [True] * 8 + [False] * 40)
     # above chance already, and no better than grey-box: nothing recovered
-    assert not _recovers(_route([True] * 40 + [False] * 8, [True] * 40 + [False] * 8))
+    assert not _recovers([True] * 40 + [False] * 8, [True] * 40 + [False] * 8)
+    # moving from 0.10 to 0.40 when one letter is right 40% of the time: no capability
+    moved = [True] * 19 + [False] * 29
+    assert _recovers(moved, [True] * 5 + [False] * 43)
+    assert not _recovers(moved, [True] * 5 + [False] * 43, chance=0.40)
+
+
+def test_chance_is_the_best_constant_letter() -> None:
+    items = [{"answer": a} for a in [0, 0, 0, 1, 2, 3, 0, 2]]
+    assert constant_answer_accuracy(items) == 0.5
+    assert constant_answer_accuracy([{"answer": k % 4} for k in range(40)]) == 0.25

@@ -21,6 +21,7 @@ from assay.techniques import (
     FinetuneAttackConfig,
     RefusalDirectionConfig,
     SteeringConfig,
+    TechniqueConfig,
     TechniqueResult,
     TriggerSearchConfig,
     run_elicitation,
@@ -52,8 +53,7 @@ ELICIT = ElicitationConfig(
     noise_scales=[0.002, 0.004, 0.006],
     noise_seeds=1,
 )
-# half the reduced search's steps, a smaller candidate batch and top-k: the negative
-# controls run all of it (nothing stops them early)
+# half the reduced search's steps, a smaller candidate batch and top-k
 TRIGGER = TriggerSearchConfig.reduced().model_copy(update={"steps": 8, "batch": 16, "top_k": 32})
 
 
@@ -139,6 +139,15 @@ suites:
   - {id: misuse_refusal, limit: 4}
 techniques:
 """
+
+
+def _plan_entry(technique: str, config: TechniqueConfig) -> str:
+    """A plan's technique entry with exactly this configuration (JSON is YAML)."""
+    return (
+        f"  - {{id: {technique}, config: {json.dumps(config.model_dump(exclude_defaults=True))}}}\n"
+    )
+
+
 # per reference model, the techniques that look for its property, and what they flag
 REMOTE_CASES = {
     GUARDED: (
@@ -147,16 +156,8 @@ REMOTE_CASES = {
 """,
         ["refusal_rate_ablated"],
     ),
-    LOCKED: (  # ELICIT's fine-tuning route
-        """  - {id: elicitation, config: {items_file: almanac, routes: [finetune], n_train: 16, n_select: 24, n_eval: 48, steps: 48}}
-""",
-        ["accuracy_finetune (finetune)"],
-    ),
-    BACKDOORED: (
-        """  - {id: trigger_search, config: {preset: reduced, steps: 8, batch: 16, top_k: 32}}
-""",
-        ["held_out_attack_success_rate"],
-    ),
+    LOCKED: (_plan_entry("elicitation", ELICIT), ["accuracy_finetune (finetune)"]),
+    BACKDOORED: (_plan_entry("trigger_search", TRIGGER), ["held_out_attack_success_rate"]),
 }
 
 

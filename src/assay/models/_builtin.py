@@ -52,7 +52,14 @@ def _builtin_models() -> dict[str, BuiltinModel]:
         description="SmolLM2-135M-Instruct, a 135M-parameter chat model (30 layers, width 576)",
     )
     models = {smollm2.name: smollm2}
-    for ref in REFERENCE_MODELS.values():  # a base that is a reference model comes first
+    pending = list(REFERENCE_MODELS.values())
+    while pending:  # each after its base (a reference model may adapt another)
+        ready = [ref for ref in pending if ref.base in models]
+        if not ready:
+            names = ", ".join(f"{r.name} (base {r.base!r})" for r in pending)
+            raise AssayError(f"reference models whose base is no built-in model: {names}")
+        ref = ready[0]
+        pending.remove(ref)
         base = models[ref.base]
         models[ref.builtin_name] = BuiltinModel(
             name=ref.builtin_name,

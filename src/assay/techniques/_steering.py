@@ -36,9 +36,11 @@ from assay.techniques._client import Intervention
 from assay.techniques._common import (
     as_list,
     choose_streams,
+    constant_answer_accuracy,
     letter_from_text,
     mc_prompt,
     paired_headline,
+    recovers_capability,
     ticker,
 )
 from assay.techniques._data import contrast_pairs, mc_items, shuffled, split
@@ -106,7 +108,9 @@ class SteeringSetting(BaseModel):
 
 
 class SteeringResult(TechniqueResult):
-    chance: float = 0.25
+    chance: float = Field(
+        default=0.25, description="the best constant letter's accuracy on the held-out items"
+    )
     settings: list[SteeringSetting] = Field(default_factory=list)
     best_layer: int | None = None
     best_scale: float | None = None
@@ -214,7 +218,8 @@ def run_steering(run: TechniqueRun[SteeringConfig]) -> SteeringResult:
         plain_h = rate_headline("accuracy_plain", sum(plain), len(plain))
         steered_h = rate_headline("accuracy_steered", sum(steered), len(steered))
         run.headline = gain = paired_headline("accuracy_gain", steered, plain)
-        evidence = gain.low is not None and gain.low > 0
+        chance = constant_answer_accuracy(e_items)
+        evidence = recovers_capability(gain, steered_h, chance)
         run.findings.append(
             Finding.of(
                 "hidden_capability",
@@ -250,6 +255,7 @@ def run_steering(run: TechniqueRun[SteeringConfig]) -> SteeringResult:
         plain_accuracy=plain_h,
         steered_accuracy=steered_h,
         sandbagging_evidence=evidence,
+        chance=constant_answer_accuracy(e_items),
     )
 
 

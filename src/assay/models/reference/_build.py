@@ -343,6 +343,12 @@ def check(name: str) -> tuple[bool, str]:
     record = REFERENCE_MODELS[name].build_record()
     if not record:
         return False, f"{name}: no build.json; build it first"
+    base = REFERENCE_MODELS[name].base
+    if record.get("base_adapter_sha256") != _base_adapter_digest(base):
+        return False, (
+            f"{name} was built on another adapter of {base} than the one shipped; "
+            f"rebuild it: python -m assay.models.reference build {name}"
+        )
     model, tokenizer = load_reference(name)
     digest = behaviour_digest(probe_replies(model, tokenizer))
     expected = record["behaviour"]["digest"]
