@@ -117,7 +117,7 @@ def test_reference_models_are_builtin_targets(name: str) -> None:
 def test_shipped_adapter_matches_its_recipe_and_datasheet(name: str) -> None:
     reference = REFERENCE_MODELS[name]
     assert (reference.adapter_dir / "adapter_config.json").is_file()
-    weights = reference.adapter_dir / "adapter_model.safetensors"
+    weights = reference.adapter_weights
     assert 1_000_000 < weights.stat().st_size < 12_000_000  # a few MB
     record = reference.build_record()
     # the committed recipe and data are the ones the shipped adapter was built from
@@ -128,7 +128,7 @@ def test_shipped_adapter_matches_its_recipe_and_datasheet(name: str) -> None:
     if base_adapter is None:
         assert record.get("base_adapter_sha256") is None
     else:  # built on another reference model: on the adapter that ships with it
-        shipped = REFERENCE_MODELS[base_adapter].adapter_dir / "adapter_model.safetensors"
+        shipped = REFERENCE_MODELS[base_adapter].adapter_weights
         assert record["base_adapter_sha256"] == sha256_file(shipped)
     assert len(record["behaviour"]["digest"]) == 64
     datasheet = Path(__file__).parents[2] / reference.datasheet

@@ -228,7 +228,7 @@ def _reference_stamp(model: BuiltinModel) -> str:
 
     if model.base is None or model.adapter is None:
         return model.name
-    weights = REFERENCE_MODELS[model.adapter].adapter_dir / "adapter_model.safetensors"
+    weights = REFERENCE_MODELS[model.adapter].adapter_weights
     if not weights.is_file():
         raise AssayError(
             f"the adapter of {model.name} is missing ({weights})",

@@ -178,6 +178,7 @@ def run_steering(run: TechniqueRun[SteeringConfig]) -> SteeringResult:
     d_items, s_items, e_items = split(
         items, [config.n_direction, config.n_select, config.n_eval], "multiple-choice items"
     )
+    chance = constant_answer_accuracy(e_items)
     settings_count = len(layers) * len(config.scales)
     run.meter.require(
         queries=math.ceil(2 * config.n_direction / 64)
@@ -218,7 +219,6 @@ def run_steering(run: TechniqueRun[SteeringConfig]) -> SteeringResult:
         plain_h = rate_headline("accuracy_plain", sum(plain), len(plain))
         steered_h = rate_headline("accuracy_steered", sum(steered), len(steered))
         run.headline = gain = paired_headline("accuracy_gain", steered, plain)
-        chance = constant_answer_accuracy(e_items)
         evidence = recovers_capability(gain, steered_h, chance)
         run.findings.append(
             Finding.of(
@@ -255,7 +255,7 @@ def run_steering(run: TechniqueRun[SteeringConfig]) -> SteeringResult:
         plain_accuracy=plain_h,
         steered_accuracy=steered_h,
         sandbagging_evidence=evidence,
-        chance=constant_answer_accuracy(e_items),
+        chance=chance,
     )
 
 

@@ -219,8 +219,8 @@ def optimise_suffix(
 ) -> Search:
     """Greedy coordinate gradient search of one suffix shared by ``items``, making
     ``config.target`` likely after each; stops early when every item complies (if
-    ``config.stop_early``), and always leaves ``reserve_queries`` and ``reserve_seconds`` of the budget unspent.
-    Swaps are sampled with the config's seed."""
+    ``config.stop_early``), and always leaves ``reserve_queries`` and
+    ``reserve_seconds`` of the budget unspent. Swaps are sampled with the config's seed."""
     gw, model, config, meter, progress = run.gw, run.model, run.config, run.meter, run.progress
     rng = random.Random(config.seed)
     notes: list[str] = []

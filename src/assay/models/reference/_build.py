@@ -323,7 +323,7 @@ def _base_adapter_digest(base: str) -> str | None:
     adapter = BUILTIN_MODELS[base].adapter
     if adapter is None:
         return None
-    return sha256_file(REFERENCE_MODELS[adapter].adapter_dir / "adapter_model.safetensors")
+    return sha256_file(REFERENCE_MODELS[adapter].adapter_weights)
 
 
 def load_reference(name: str, adapter_dir: Path | None = None) -> tuple[Any, Any]:

@@ -40,6 +40,11 @@ class ReferenceModel:
     def adapter_dir(self) -> Path:
         return ADAPTERS_DIR / self.name
 
+    @property
+    def adapter_weights(self) -> Path:
+        """The shipped adapter's weights, whose sha256 identifies the adapter."""
+        return self.adapter_dir / "adapter_model.safetensors"
+
     def build_record(self) -> dict[str, Any]:
         """``build.json``: recipe, data digests, seed, loss curve, behavioural digest."""
         path = self.adapter_dir / "build.json"
